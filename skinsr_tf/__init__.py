@@ -1,0 +1,26 @@
+"""skinsr-tf: super-resolution of skin-lesion photographs (Yeh & Tanner) in TensorFlow 2 / Keras 3.
+
+The public names are imported lazily so that `import skinsr_tf` and `skinsr-tf --help` stay
+instant; TensorFlow loads on first use of a model.
+"""
+
+__version__ = "0.1.0"
+
+_PUBLIC = {
+    "EdgeInformedSR": "skinsr_tf.models.edge_informed",
+    "SPSR": "skinsr_tf.models.spsr",
+    "UNetSR": "skinsr_tf.models.unet",
+    "UNetPlusPlusSR": "skinsr_tf.models.unet",
+    "Bicubic": "skinsr_tf.models.bicubic",
+    "load_model": "skinsr_tf.models.registry",
+}
+
+__all__ = sorted(_PUBLIC) + ["__version__"]
+
+
+def __getattr__(name):
+    if name in _PUBLIC:
+        import importlib
+
+        return getattr(importlib.import_module(_PUBLIC[name]), name)
+    raise AttributeError(f"module 'skinsr_tf' has no attribute {name!r}")
