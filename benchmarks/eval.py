@@ -1,0 +1,13 @@
+"""Evaluate SR methods (the report's Table 1 and figure panels); see skinsr_tf/evaluation.py.
+
+    python benchmarks/eval.py                                    # bicubic on the synthetic test split
+    python benchmarks/eval.py --hr_dir HR/ --scale 4 --methods bicubic,edge_sisr,unet=runs/unet
+"""
+
+from absl import app
+
+from skinsr_tf import evaluation
+
+if __name__ == "__main__":
+    evaluation.define_flags()
+    app.run(evaluation.main)

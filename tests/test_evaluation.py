@@ -1,0 +1,100 @@
+"""End-to-end evaluation on three tiny HR images."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from absl import app, flags
+from absl.testing import flagsaver
+from skimage import data
+
+from skinsr_tf import evaluation, metrics
+from skinsr_tf.data import io
+from skinsr_tf.data.resize import imresize, mod_crop
+
+
+@pytest.fixture(scope="module")
+def hr_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("hr")
+    photo = data.astronaut()
+    for i, (y, x) in enumerate([(40, 200), (200, 300), (300, 100)]):
+        io.write_image(folder / f"img{i}.png", photo[y:y + 66, x:x + 64])  # 66 rows: mod-crop matters
+    return folder
+
+
+def test_evaluate_tables_json_csv_figures(hr_dir, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))  # no cached ResNet50 weights
+    out = tmp_path / "eval"
+    paths, _ = evaluation.resolve_images(hr_dir=hr_dir)
+    assert len(paths) == 3
+    results = evaluation.evaluate(paths, scales=[4], methods=["bicubic", "bogus=/nonexistent/run"],
+                                  output_dir=out, figures=1)
+    printed = capsys.readouterr().out
+    assert "| bicubic |" in printed and "LapVar (HR " in printed and "bogus" in printed
+
+    saved = json.loads((out / "results.json").read_text())
+    assert saved["x4"]["bicubic"].keys() >= set(evaluation.METRIC_KEYS)
+    assert saved["x4"]["bogus"]["psnr_y"] is None and saved["x4"]["bogus"]["unavailable"]
+    assert saved["x4"]["bicubic"]["resnet50_distance"] is None
+    assert saved["meta"]["metrics"]["resnet50_distance"].startswith("unavailable")
+    assert "vgg16.ckpt" in saved["meta"]["metrics"]["vgg16_distance"]
+    assert saved["hr_laplacian_variance"]["x4"] > 0
+    assert saved["x4"]["bicubic"]["lpips"] > 0 and saved["x4"]["bicubic"]["vgg16_distance"] > 0
+
+    # Metrics equal direct calls on the same HR / LR / SR.
+    psnrs, ssims = [], []
+    for p in paths:
+        hr = mod_crop(io.read_image(p), 4)
+        sr = imresize(imresize(hr, 0.25), 4)
+        psnrs.append(metrics.psnr_y(sr, hr, crop_border=4))
+        ssims.append(metrics.ssim_y(sr, hr, crop_border=4))
+    assert saved["x4"]["bicubic"]["psnr_y"] == pytest.approx(np.mean(psnrs), abs=1e-9)
+    assert saved["x4"]["bicubic"]["ssim_y"] == pytest.approx(np.mean(ssims), abs=1e-9)
+    assert results["x4"]["bicubic"]["n_images"] == 3
+
+    with open(out / "metrics.csv") as f:
+        rows = list(csv.DictReader(f))
+    per_image = [r for r in rows if r["method"] == "bicubic" and r["image"] != "MEAN"]
+    assert len(per_image) == 3
+    assert float(per_image[1]["psnr_y"]) == pytest.approx(psnrs[1], abs=1e-9)
+    assert any(r["image"] == "MEAN" for r in rows)
+
+    table = (out / "table_x4.md").read_text()
+    assert "unavailable" in table and "bogus" in table
+    figs = sorted(out.glob("figure_x4_*.png"))
+    assert len(figs) == 1 and figs[0].stat().st_size > 1000
+
+
+def test_cli_flags_and_idempotent_define(hr_dir, tmp_path, monkeypatch):
+    evaluation.define_flags()
+    evaluation.define_flags()  # a second call must not raise DuplicateFlagError
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    out = tmp_path / "cli"
+    argv = ["eval", f"--hr_dir={hr_dir}", "--scale=8", f"--output_dir={out}", "--max_images=1",
+            "--figures=0", "--resnet50_weights=/nonexistent/r50.h5"]
+    with flagsaver.flagsaver():
+        flags.FLAGS(argv)  # what app.run(evaluation.main, argv=argv) does before calling main
+        evaluation.main(["eval"])
+        with pytest.raises(app.UsageError):
+            evaluation.main(["eval", "stray"])
+    saved = json.loads((out / "results.json").read_text())
+    assert list(k for k in saved if k.startswith("x")) == ["x8"]
+    assert saved["x8"]["bicubic"]["n_images"] == 1
+    assert saved["x8"]["bicubic"]["resnet50_distance"] is None
+    assert saved["meta"]["metrics"]["resnet50_distance"].startswith("unavailable")
+    assert not list(out.glob("*.png"))
+
+
+def test_textured_box_finds_texture():
+    img = np.full((60, 80, 3), 128, np.uint8)
+    rng = np.random.default_rng(0)
+    img[30:45, 50:65] = rng.integers(0, 256, (15, 15, 3))
+    y, x = evaluation.textured_box(img, 12)
+    assert 28 <= y <= 34 and 48 <= x <= 54
+
+
+def test_method_labels_unique():
+    labels = evaluation._method_labels(["bicubic", "unet=a/run", "unet=b/run", "spsr=c"])
+    assert labels == {"bicubic": "bicubic", "unet=a/run": "unet=a/run", "unet=b/run": "unet=b/run",
+                      "spsr=c": "spsr"}
