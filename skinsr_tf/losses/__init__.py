@@ -1,0 +1,28 @@
+"""Losses as plain functions on tensors: adversarial, perceptual (VGG content / style), pixel.
+
+Names are importable from here lazily (no TensorFlow import at package import).
+"""
+
+_PUBLIC = {
+    "discriminator_loss": "adversarial",
+    "generator_loss": "adversarial",
+    "feature_matching_loss": "adversarial",
+    "GAN_KINDS": "adversarial",
+    "VGGPerceptual": "perceptual",
+    "gram_matrix": "perceptual",
+    "l1_loss": "pixel",
+    "mse_loss": "pixel",
+    "gradient_loss": "pixel",
+    "mix_ge_loss": "pixel",
+    "ssim_loss": "pixel",
+}
+
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name):
+    if name in _PUBLIC:
+        import importlib
+
+        return getattr(importlib.import_module(f"{__name__}.{_PUBLIC[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,136 @@
+"""Building blocks shared by the generators and discriminators (channels-last).
+
+Conventions follow the EdgeConnect reference (SPEC section 2): convolution kernels drawn from
+N(0, 0.02), biases zero, instance norm without affine parameters (eps 1e-5), reflection padding
+before the 7x7 and residual convolutions, spectral norm through
+``keras.layers.SpectralNormalization``.
+
+Spectral norm note: Keras' wrapper divides the kernel *variable* by its estimated largest singular
+value in place at every ``training=True`` call (one power iteration) and does not back-propagate
+through sigma, whereas torch's ``spectral_norm`` re-parametrises the weight. Both keep the layer's
+Lipschitz constant near 1, which is what the GAN needs. For transposed convolutions Keras reshapes
+the kernel to (-1, in_channels); torch uses (out_channels, -1); the estimated sigma can differ.
+"""
+
+import keras
+from keras import layers, ops
+
+PACKAGE = "skinsr_tf"
+
+
+def conv_initializer():
+    """N(0, 0.02) kernel initializer (a fresh instance per layer, as Keras requires)."""
+    return keras.initializers.RandomNormal(mean=0.0, stddev=0.02)
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class ReflectionPadding2D(layers.Layer):
+    """Reflection padding of H and W (torch ``nn.ReflectionPad2d``; ``np.pad(mode="reflect")``).
+
+    ``padding`` is an int (all sides) or ((top, bottom), (left, right)). Each pad must be smaller
+    than the padded dimension.
+    """
+
+    def __init__(self, padding=1, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(padding, int):
+            padding = ((padding, padding), (padding, padding))
+        self.padding = tuple(tuple(int(p) for p in pair) for pair in padding)
+        if len(self.padding) != 2 or any(len(p) != 2 or min(p) < 0 for p in self.padding):
+            raise ValueError(
+                f"ReflectionPadding2D: padding must be an int or ((top, bottom), (left, right)) "
+                f"of non-negative ints, got {padding!r}"
+            )
+
+    def call(self, inputs):
+        (t, b), (l, r) = self.padding
+        return ops.pad(inputs, [[0, 0], [t, b], [l, r], [0, 0]], mode="reflect")
+
+    def compute_output_shape(self, input_shape):
+        (t, b), (l, r) = self.padding
+        n, h, w, c = input_shape
+        return (n, None if h is None else h + t + b, None if w is None else w + l + r, c)
+
+    def get_config(self):
+        return {**super().get_config(), "padding": self.padding}
+
+
+def instance_norm(name=None):
+    """Instance norm without affine parameters, eps 1e-5 (torch ``InstanceNorm2d`` default)."""
+    return layers.GroupNormalization(
+        groups=-1, epsilon=1e-5, center=False, scale=False, name=name
+    )
+
+
+def spectral_norm(layer, enabled=True, name=None):
+    """Wrap ``layer`` in ``keras.layers.SpectralNormalization`` (1 power iteration) if enabled."""
+    if not enabled:
+        return layer
+    return layers.SpectralNormalization(layer, power_iterations=1, name=name)
+
+
+def conv(
+    filters,
+    kernel_size,
+    strides=1,
+    dilation_rate=1,
+    use_bias=True,
+    sn=False,
+    transpose=False,
+    padding="valid",
+    name=None,
+):
+    """Conv2D (or Conv2DTranspose) with the reference initialisation, optionally spectral-normed.
+
+    With ``sn`` the wrapper takes ``name`` and the inner convolution ``name + "_conv"``.
+    """
+    cls = layers.Conv2DTranspose if transpose else layers.Conv2D
+    inner_name = f"{name}_conv" if (sn and name) else name
+    layer = cls(
+        filters,
+        kernel_size,
+        strides=strides,
+        padding=padding,
+        dilation_rate=dilation_rate,
+        use_bias=use_bias,
+        kernel_initializer=conv_initializer(),
+        bias_initializer="zeros",
+        name=inner_name,
+    )
+    return spectral_norm(layer, sn, name=name)
+
+
+def residual_block(x, filters=None, dilation=2, sn=False, name="res"):
+    """EdgeConnect residual block on tensor ``x``.
+
+    reflect-pad d, conv 3x3 dilation d, IN, ReLU, reflect-pad 1, conv 3x3, IN, add input; no ReLU
+    after the add. As in the reference the convolutions have no bias when spectral-normed.
+    """
+    filters = filters or x.shape[-1]
+    y = ReflectionPadding2D(dilation, name=f"{name}_pad1")(x)
+    y = conv(filters, 3, dilation_rate=dilation, use_bias=not sn, sn=sn, name=f"{name}_conv1")(y)
+    y = instance_norm(name=f"{name}_in1")(y)
+    y = layers.ReLU(name=f"{name}_relu")(y)
+    y = ReflectionPadding2D(1, name=f"{name}_pad2")(y)
+    y = conv(filters, 3, use_bias=not sn, sn=sn, name=f"{name}_conv2")(y)
+    y = instance_norm(name=f"{name}_in2")(y)
+    return layers.Add(name=f"{name}_add")([x, y])
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class ScaledTanh(layers.Layer):
+    """(tanh(x) + 1) / 2: the SR generators' output in [0, 1]."""
+
+    def call(self, inputs):
+        return (ops.tanh(inputs) + 1.0) * 0.5
+
+
+def count_spectral_norm(model):
+    """Number of ``SpectralNormalization`` layers in ``model`` (nested models included)."""
+    n = 0
+    for layer in model.layers:
+        if isinstance(layer, layers.SpectralNormalization):
+            n += 1
+        elif isinstance(layer, keras.Model):
+            n += count_spectral_norm(layer)
+    return n

@@ -1,0 +1,84 @@
+import numpy as np
+import keras
+import pytest
+
+from skinsr_tf.networks.edgeconnect import build_edgeconnect_generator, edgeconnect_body
+from skinsr_tf.networks.layers import count_spectral_norm
+from skinsr_tf.networks.presets import get_preset
+
+TINY = get_preset("edgeconnect", "tiny")
+
+
+def reference_param_count(cin, cout, c=64, blocks=8, sn=False):
+    """Parameters of the reference torch EdgeConnect generator (bias-free res convs under SN)."""
+    n = cin * 49 * c + c + c * 16 * 2 * c + 2 * c + 2 * c * 16 * 4 * c + 4 * c
+    n += blocks * 2 * (4 * c * 9 * 4 * c + (0 if sn else 4 * c))
+    n += 4 * c * 16 * 2 * c + 2 * c + 2 * c * 16 * c + c + c * 49 * cout + cout
+    return n
+
+
+@pytest.mark.parametrize("scale", [4, 8])
+def test_edge_generator_shape_range_and_spectral_norm(scale):
+    size = 8 * scale  # HR size of an 8 px LR patch
+    g = build_edgeconnect_generator(4, 1, kind="edge", **TINY)
+    x = np.random.default_rng(0).normal(0, 5, (2, size, size, 4)).astype("float32")
+    y = np.asarray(g(x))
+    assert y.shape == (2, size, size, 1)
+    assert y.min() > 0 and y.max() < 1
+    # spectral norm on every conv but the last 7x7
+    assert count_spectral_norm(g) == 3 + 2 * TINY["num_blocks"] + 2
+    assert isinstance(g.get_layer("out"), keras.layers.Conv2D)
+    assert g.get_layer("sigmoid").activation is keras.activations.sigmoid
+
+
+@pytest.mark.parametrize("scale", [4, 8])
+def test_sr_generator_shape_range_no_spectral_norm(scale):
+    size = 8 * scale
+    g = build_edgeconnect_generator(4, 3, kind="sr", **TINY)
+    y = np.asarray(g(np.random.default_rng(1).normal(0, 5, (1, size, size, 4)).astype("float32")))
+    assert y.shape == (1, size, size, 3)
+    assert y.min() >= 0 and y.max() <= 1 and y.std() > 0
+    assert count_spectral_norm(g) == 0
+
+
+def test_spectral_norm_override_and_bad_kind():
+    g = build_edgeconnect_generator(4, 3, kind="sr", spectral_norm=True, **TINY)
+    assert count_spectral_norm(g) == 3 + 2 * TINY["num_blocks"] + 2
+    with pytest.raises(ValueError, match="kind"):
+        build_edgeconnect_generator(4, 3, kind="rgb")
+
+
+def test_non_square_input():
+    g = build_edgeconnect_generator(4, 1, **TINY)
+    assert g(np.zeros((1, 16, 40, 4), "float32")).shape == (1, 16, 40, 1)
+
+
+def test_full_param_count_matches_reference():
+    g = build_edgeconnect_generator(4, 1, kind="edge")  # 64 ch, 8 blocks
+    trainable = sum(int(np.prod(w.shape)) for w in g.trainable_weights)
+    assert trainable == reference_param_count(4, 1, sn=True)  # 10,764,225
+    g = build_edgeconnect_generator(4, 3, kind="sr")
+    trainable = sum(int(np.prod(w.shape)) for w in g.trainable_weights)
+    assert trainable == reference_param_count(4, 3, sn=False)  # 10,774,595 (~10.8 M)
+
+
+def test_body_taps_and_injection():
+    inp = keras.Input((16, 16, 4))
+    extra = keras.Input((8, 8, 5))
+    raw, taps = edgeconnect_body(inp, None, base_channels=4, num_blocks=1, inject={"enc2": extra})
+    assert raw is taps["features"]
+    assert tuple(taps["enc2"].shape[1:]) == (8, 8, 8)
+    assert tuple(taps["enc3"].shape[1:]) == (4, 4, 16)
+    assert tuple(taps["dec2"].shape[1:]) == (16, 16, 4)
+    with pytest.raises(ValueError, match="inject"):
+        edgeconnect_body(inp, 1, base_channels=4, num_blocks=1, inject={"res": extra})
+
+
+def test_keras_save_load_round_trip(tmp_path):
+    g = build_edgeconnect_generator(4, 1, kind="edge", **TINY)
+    x = np.random.default_rng(2).random((1, 32, 32, 4)).astype("float32")
+    g(x, training=True)  # one spectral-norm update so the saved state is non-trivial
+    path = tmp_path / "edge.keras"
+    g.save(path)
+    loaded = keras.saving.load_model(path)
+    np.testing.assert_array_equal(np.asarray(loaded(x)), np.asarray(g(x)))

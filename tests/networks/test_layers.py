@@ -1,0 +1,84 @@
+import numpy as np
+import keras
+import pytest
+
+from skinsr_tf.networks.layers import (
+    ReflectionPadding2D,
+    ScaledTanh,
+    conv,
+    instance_norm,
+    residual_block,
+)
+
+
+def test_reflection_padding_equals_np_pad_reflect():
+    x = np.random.default_rng(0).random((2, 5, 7, 3)).astype("float32")
+    for pad in (1, 3, ((1, 2), (3, 0))):
+        layer = ReflectionPadding2D(pad)
+        pp = ((pad, pad), (pad, pad)) if isinstance(pad, int) else pad
+        ref = np.pad(x, ((0, 0), pp[0], pp[1], (0, 0)), mode="reflect")
+        np.testing.assert_array_equal(np.asarray(layer(x)), ref)
+        assert layer.compute_output_shape((None, 5, None, 3)) == (None, 5 + sum(pp[0]), None, 3)
+
+
+def test_reflection_padding_config_round_trip_and_bad_padding():
+    layer = ReflectionPadding2D(((1, 2), (0, 3)), name="p")
+    clone = ReflectionPadding2D.from_config(layer.get_config())
+    assert clone.padding == ((1, 2), (0, 3))
+    with pytest.raises(ValueError, match="padding"):
+        ReflectionPadding2D(-1)
+
+
+def test_instance_norm_equals_numpy_reference():
+    x = np.random.default_rng(1).normal(3.0, 2.0, (2, 6, 5, 4)).astype("float32")
+    y = np.asarray(instance_norm()(x))
+    mean = x.mean(axis=(1, 2), keepdims=True)
+    var = x.var(axis=(1, 2), keepdims=True)  # biased, as torch InstanceNorm2d
+    ref = (x - mean) / np.sqrt(var + 1e-5)
+    np.testing.assert_allclose(y, ref, atol=1e-5)
+
+
+def test_instance_norm_has_no_weights():
+    layer = instance_norm()
+    layer.build((None, 4, 4, 6))
+    assert layer.weights == []
+
+
+def test_transposed_conv_same_equals_torch_padding_1():
+    """Keras 'same' conv-transpose 4x4 s2 == full transpose cropped 1 per side (torch padding=1)."""
+    x = np.random.default_rng(2).random((1, 5, 6, 3)).astype("float32")
+    same = conv(2, 4, strides=2, transpose=True, padding="same")
+    y_same = np.asarray(same(x))
+    valid = conv(2, 4, strides=2, transpose=True, padding="valid")
+    valid.build(x.shape)
+    valid.set_weights(same.get_weights())
+    y_full = np.asarray(valid(x))
+    assert y_same.shape == (1, 10, 12, 2)
+    np.testing.assert_allclose(y_same, y_full[:, 1:-1, 1:-1], atol=1e-6)
+
+
+def test_conv_init_and_spectral_norm_wrapper():
+    layer = conv(64, 3, sn=True, use_bias=False, name="c")
+    assert isinstance(layer, keras.layers.SpectralNormalization)
+    assert layer.layer.name == "c_conv"
+    plain = conv(64, 3, name="p")
+    plain.build((None, 8, 8, 32))
+    k, b = plain.get_weights()
+    assert abs(k.std() - 0.02) < 0.003 and abs(k.mean()) < 0.002
+    assert np.all(b == 0)
+
+
+def test_residual_block_shape_and_identity_path():
+    inp = keras.Input((None, None, 8))
+    out = residual_block(inp, 8, dilation=2, name="r")
+    model = keras.Model(inp, out)
+    x = np.random.default_rng(3).random((1, 8, 8, 8)).astype("float32")
+    y = np.asarray(model(x))
+    assert y.shape == x.shape
+    # the block adds IN(conv(...)) to its input: the residual is zero-mean per channel
+    np.testing.assert_allclose((y - x).mean(axis=(1, 2)), 0.0, atol=1e-5)
+
+
+def test_scaled_tanh_range():
+    y = np.asarray(ScaledTanh()(np.array([-50.0, 0.0, 50.0], "float32")))
+    np.testing.assert_allclose(y, [0.0, 0.5, 1.0], atol=1e-6)
