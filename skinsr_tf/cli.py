@@ -1,0 +1,183 @@
+"""The `skinsr-tf` command: upscale photos, write the synthetic set, evaluate, run a reader study.
+
+Nothing heavy is imported here at module level: `skinsr-tf --help` must be instant; TensorFlow
+loads only when a command needs a model.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+MODEL_NAMES = ("edge_sisr", "spsr", "unet", "unetpp", "bicubic")
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="skinsr-tf",
+        description="Super-resolution of skin-lesion photographs (Yeh & Tanner) in TensorFlow / Keras.")
+    from skinsr_tf import __version__
+
+    parser.add_argument("--version", action="version", version=f"skinsr-tf {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("upscale", help="super-resolve image files or folders",
+                       description="Super-resolve images. Outputs keep their name and format "
+                                   "(JPEG at quality 95); folders are searched recursively and their "
+                                   "layout is kept under OUTDIR. Unreadable files are reported and skipped.")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
+    p.add_argument("-o", "--output-dir", required=True, metavar="OUTDIR")
+    p.add_argument("--model", default="edge_sisr", choices=MODEL_NAMES,
+                   help="model with shipped weights (default edge_sisr); bicubic needs none")
+    p.add_argument("--scale", type=int, default=4, choices=(2, 3, 4, 8), help="upscaling factor (default 4)")
+    p.add_argument("--preset", default=None, help="shipped-weights preset (default: whatever is shipped)")
+    p.add_argument("--weights", metavar="PATH",
+                   help="a training-run folder (examples/train.py) or a .keras file, instead of shipped weights")
+    p.add_argument("--tile", type=int, default=None, metavar="N",
+                   help="LR tile size in pixels (default: automatic; 0 = whole image)")
+    p.add_argument("--batch-size", type=int, default=4, help="tiles per forward pass (default 4)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    p.set_defaults(func=_upscale)
+
+    p = sub.add_parser("synth", help="write a set of procedural skin images",
+                       description="Write procedural skin images (skin texture, lesions, hairs, wrinkles).")
+    p.add_argument("-o", "--output-dir", required=True, metavar="DIR")
+    p.add_argument("--n", type=int, default=40, help="number of images (default 40)")
+    p.add_argument("--size", type=int, default=256, help="side in pixels (default 256)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_synth)
+
+    p = sub.add_parser("eval", help="evaluate SR methods (PSNR/SSIM on Y, Laplacian variance, ...)",
+                       add_help=False, prefix_chars="\0",
+                       description="Runs skinsr_tf.evaluation; its absl flags follow (try --helpfull).")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=_eval)
+
+    try:
+        from skinsr_tf.rating.cli import register
+    except ImportError as err:
+        msg = f"the reader-study module is not available ({err})"
+        p = sub.add_parser("rate", help="blind pairwise reader study (unavailable)", description=msg)
+        p.add_argument("rest", nargs=argparse.REMAINDER)
+        p.set_defaults(func=lambda args: _fail(msg))
+    else:
+        register(sub)
+    return parser
+
+
+def _fail(message, status=2):
+    print(f"skinsr-tf: error: {message}", file=sys.stderr)
+    return status
+
+
+def _collect(inputs):
+    """(source, relative output path) pairs, and the inputs that are neither images nor folders."""
+    from skinsr_tf.data.io import IMAGE_EXTENSIONS, list_images
+
+    jobs, missing = [], []
+    for raw in inputs:
+        path = Path(raw)
+        if path.is_dir():
+            jobs += [(f, f.relative_to(path)) for f in list_images(path, recursive=True)]
+        elif path.is_file():
+            if path.suffix.lower() in IMAGE_EXTENSIONS:
+                jobs.append((path, Path(path.name)))
+            else:
+                missing.append((path, f"not an image file (extensions: {', '.join(IMAGE_EXTENSIONS)})"))
+        else:
+            missing.append((path, "no such file or folder"))
+    return jobs, missing
+
+
+def load_inference_model(name="edge_sisr", scale=4, weights=None, preset=None):
+    """The model `skinsr-tf upscale` uses: a run folder / .keras file, bicubic, or shipped weights."""
+    from skinsr_tf.models import registry
+
+    if weights:
+        model = registry.load_model(weights)
+        if getattr(model, "scale", scale) != scale:
+            print(f"note: {weights} is a x{model.scale} model; using x{model.scale}", file=sys.stderr)
+        return model
+    return registry.get_model_class(name).from_pretrained(scale=scale, preset=preset)
+
+
+def _upscale(args):
+    from tqdm import tqdm
+
+    from skinsr_tf.data.io import ImageReadError, write_image
+
+    jobs, failed = _collect(args.inputs)
+    for path, why in failed:
+        print(f"error: {path}: {why}", file=sys.stderr)
+    if not jobs:
+        return _fail("no images to upscale")
+    out_dir = Path(args.output_dir)
+    todo, skipped, seen = [], [], set()
+    for src, rel in jobs:
+        dst = out_dir / rel
+        if dst in seen:
+            failed.append((src, f"another input also writes {dst}"))
+        elif dst.exists() and not args.overwrite:
+            skipped.append((src, dst))
+        else:
+            todo.append((src, dst))
+        seen.add(dst)
+    for src, dst in skipped:
+        print(f"skipped: {src} ({dst} exists; use --overwrite)", file=sys.stderr)
+
+    written = 0
+    if todo:
+        try:
+            model = load_inference_model(args.model, args.scale, args.weights, args.preset)
+        except (FileNotFoundError, ValueError) as err:
+            return _fail(str(err))
+        bar = tqdm(todo, unit="img", desc=f"{model.model_name} x{model.scale}", file=sys.stderr)
+        for src, dst in bar:
+            try:
+                sr = model.super_resolve(src, tile_size=args.tile, batch_size=args.batch_size)
+            except ImageReadError as err:
+                failed.append((src, str(err)))
+                tqdm.write(f"error: {err}", file=sys.stderr)
+                continue
+            write_image(dst, sr)
+            written += 1
+    print(f"{written} written, {len(skipped)} skipped (existing), {len(failed)} failed -> {out_dir}",
+          file=sys.stderr)
+    if failed:
+        print("failed:", file=sys.stderr)
+        for path, why in failed:
+            print(f"  {why}" if str(path) in why else f"  {path}: {why}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _synth(args):
+    from skinsr_tf.data.synthetic import write_synthetic_set
+
+    paths = write_synthetic_set(args.output_dir, n=args.n, size=args.size, seed=args.seed)
+    print(f"wrote {len(paths)} images to {args.output_dir}")
+    return 0
+
+
+def _eval(args):
+    from absl import app
+
+    from skinsr_tf import evaluation
+
+    evaluation.define_flags()
+    try:
+        app.run(evaluation.main, argv=["skinsr-tf eval", *args.rest])
+    except SystemExit as done:  # absl exits; turn it into our return value
+        return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    return 0
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    status = args.func(args)
+    return int(status or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
