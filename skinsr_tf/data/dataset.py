@@ -294,7 +294,7 @@ def make_dataset(source, split: str = "train", scale: int = 4, crop: int | None 
         ds = ds.cache(cache if isinstance(cache, str) else "")
     if shuffle:
         ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
-    if repeat is not None and repeat != 1:
+    if repeat is not None and repeat is not False and repeat != 1:
         ds = ds.repeat(None if repeat in (-1, True) else int(repeat))
 
     # per-element random seeds for stateless ops: deterministic when ``seed`` is given

@@ -85,7 +85,7 @@ class VGGPerceptual:
     def content_loss(self, f_sr, f_hr):
         total = 0.0
         for w, layer in zip(self.content_weights, self.content_layers):
-            total = total + w * ops.mean(ops.abs(ops.cast(f_sr[layer], "float32") - f_hr[layer]))
+            total = total + w * ops.mean(ops.abs(ops.cast(f_sr[layer], "float32") - ops.cast(f_hr[layer], "float32")))
         return total
 
     def style_loss(self, f_sr, f_hr):

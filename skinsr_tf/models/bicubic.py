@@ -34,6 +34,35 @@ def phase_weights(scale):
     return np.stack(rows)
 
 
+def bicubic_upscale(images, scale, quantize=False):
+    """MATLAB-bicubic x`scale` upscaling of a float batch (N, h, w, 3) in Keras ops (graph-safe).
+
+    `quantize=True` rounds to 8-bit levels between the two passes, as MATLAB does on uint8.
+    """
+    ops = keras.ops
+    w = phase_weights(scale).astype(np.float32)  # (s, 5)
+    # Per-channel 5-tap filters, one output channel per phase, phase-major so that a reshape to
+    # (..., s, C) interleaves the phases along the axis.
+    kernel = np.zeros((1, 5, 3, 3 * scale), np.float32)
+    for p in range(scale):
+        for c in range(3):
+            kernel[0, :, c, p * 3 + c] = w[p]
+    kernel = ops.convert_to_tensor(kernel)
+
+    def along_width(x):
+        x = ops.pad(x, ((0, 0), (0, 0), (2, 2), (0, 0)), mode="symmetric")
+        y = ops.conv(x, kernel, strides=1, padding="valid")
+        shape = ops.shape(y)
+        return ops.reshape(y, (shape[0], shape[1], shape[2] * scale, 3))
+
+    # Height first, as MATLAB (it resizes the axis with the smaller factor first, height on ties).
+    x = ops.transpose(ops.cast(images, "float32"), (0, 2, 1, 3))
+    x = along_width(x)
+    if quantize:
+        x = ops.clip(ops.round(x * 255.0), 0.0, 255.0) / 255.0
+    return along_width(ops.transpose(x, (0, 2, 1, 3)))
+
+
 class Bicubic(SRModel):
     """MATLAB-bicubic upscaling by `scale` (no learned weights).
 
@@ -49,35 +78,13 @@ class Bicubic(SRModel):
 
     def __init__(self, scale=4, preset=None, **kwargs):
         super().__init__(scale=scale, preset=preset, **kwargs)
-        w = phase_weights(self.scale).astype(np.float32)  # (s, 5)
-        # Per-channel (depthwise) 5-tap filters, one output channel per phase, phase-major so a
-        # reshape to (..., s, C) interleaves phases along the axis.
-        kernel = np.zeros((1, 5, 3, 3 * self.scale), np.float32)
-        for p in range(self.scale):
-            for c in range(3):
-                kernel[0, :, c, p * 3 + c] = w[p]
-        self._kernel = kernel
 
     @property
     def default_tile_overlap(self):
         return 8
 
-    def _upscale_width(self, x):
-        ops = keras.ops
-        x = ops.pad(x, ((0, 0), (0, 0), (2, 2), (0, 0)), mode="symmetric")
-        y = ops.conv(x, ops.convert_to_tensor(self._kernel), strides=1, padding="valid")
-        shape = ops.shape(y)
-        return ops.reshape(y, (shape[0], shape[1], shape[2] * self.scale, 3))
-
     def call(self, inputs, training=False, quantize=False):
-        ops = keras.ops
-        # Height first, as MATLAB (it resizes the axis with the smaller factor first, height on ties).
-        x = ops.transpose(ops.cast(inputs, "float32"), (0, 2, 1, 3))
-        x = self._upscale_width(x)
-        if quantize:
-            x = ops.clip(ops.round(x * 255.0), 0.0, 255.0) / 255.0
-        x = ops.transpose(x, (0, 2, 1, 3))
-        return self._upscale_width(x)
+        return bicubic_upscale(inputs, self.scale, quantize=quantize)
 
     def _predict(self, batch):
         import tensorflow as tf

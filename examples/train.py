@@ -1,0 +1,88 @@
+"""Train a skinsr-tf model. Composition of `skinsr_tf.training.train`; flags only.
+
+  python examples/train.py --model=edge_sisr --preset=small --steps=2000 --output_dir=runs/edge
+  python examples/train.py --model=unet --scale=8 --data_dir=/data/isic --epochs=50 --steps_per_epoch=500
+  # interrupted? the same command plus --resume continues from the last checkpoint.
+
+edge_sisr stages: --stage=edge or --stage=sr train one GAN; --stage=joint trains the SR GAN on a
+frozen edge generator loaded from --edge_weights (an edge run's folder or weights file). Without
+--edge_weights, joint first trains the edge stage for the same number of steps into
+<output_dir>/edge_stage (skipped when that run already finished), then the joint stage.
+Preset default: "full" when a GPU is visible, else "small". The output folder holds config.json,
+checkpoints/, logs/ (TensorBoard) and final.weights.h5; `skinsr_tf.load_model(output_dir)`
+rebuilds the trained model from it alone.
+"""
+
+import sys
+from pathlib import Path
+
+from absl import app, flags
+
+_PREDEFINED = set(flags.FLAGS)
+flags.DEFINE_enum("model", "edge_sisr", ["edge_sisr", "spsr", "unet", "unetpp"], "Model to train.")
+flags.DEFINE_enum("stage", "joint", ["edge", "sr", "joint"], "edge_sisr training stage.")
+flags.DEFINE_string("edge_weights", None, "edge_sisr joint: trained edge-stage run folder or weights file.")
+flags.DEFINE_enum("scale", "4", ["2", "4", "8"], "Upscaling factor.")
+flags.DEFINE_enum("preset", None, ["full", "small", "tiny"], "Network size (default: full on GPU, else small).")
+flags.DEFINE_string("data_dir", None, "Image folder or manifest (default: the synthetic skin set).")
+flags.DEFINE_integer("steps", None, "Total optimisation steps (default: epochs * steps_per_epoch).")
+flags.DEFINE_integer("epochs", 10, "Epochs, used when --steps is not given.")
+flags.DEFINE_integer("steps_per_epoch", 100, "Steps between validation / checkpoint / log points.")
+flags.DEFINE_integer("batch_size", 8, "Global batch size (split across replicas).")
+flags.DEFINE_integer("crop", 128, "HR training crop size (pixels).")
+flags.DEFINE_float("lr", None, "Learning rate (default: the model's, 1e-3).")
+flags.DEFINE_list("betas", None, "Adam beta_1,beta_2 (default: the model's; reference code: 0,0.9).")
+flags.DEFINE_bool("residual", False, "Read the generator output as a correction to bicubic (global residual).")
+flags.DEFINE_float("edge_bce_weight", 0.0, "edge_sisr: BCE weight between generated and HR Canny edges (report: 0).")
+flags.DEFINE_string("perceptual_weights", None, "VGG19 weights file for edge_sisr/spsr content and style losses.")
+flags.DEFINE_string("output_dir", "runs/latest", "Run folder.")
+flags.DEFINE_enum("strategy", "auto", ["auto", "one", "mirrored", "multiworker"], "tf.distribute strategy.")
+flags.DEFINE_bool("mixed_precision", False, "mixed_float16 (GPU).")
+flags.DEFINE_bool("jit_compile", False, "XLA-compile the train step (single device only).")
+flags.DEFINE_bool("resume", False, "Continue from the newest checkpoint in --output_dir.")
+flags.DEFINE_integer("val_batches", None, "Limit validation to this many batches.")
+flags.DEFINE_integer("seed", 0, "Random seed.")
+FLAGS = flags.FLAGS
+OUR_FLAGS = sorted(set(FLAGS) - _PREDEFINED)
+
+
+def main(argv):
+    del argv
+    import tensorflow as tf
+
+    from skinsr_tf.training import FINAL_WEIGHTS, NonFiniteLossError, train
+
+    preset = FLAGS.preset or ("full" if tf.config.list_physical_devices("GPU") else "small")
+    steps = FLAGS.steps or FLAGS.epochs * FLAGS.steps_per_epoch
+    kwargs = {"scale": int(FLAGS.scale), "preset": preset, "residual": FLAGS.residual}
+    if FLAGS.model in ("edge_sisr", "spsr") and FLAGS.perceptual_weights:
+        kwargs["perceptual_weights"] = FLAGS.perceptual_weights
+    common = dict(
+        data_dir=FLAGS.data_dir, steps=steps, steps_per_epoch=FLAGS.steps_per_epoch,
+        batch_size=FLAGS.batch_size, crop=FLAGS.crop, learning_rate=FLAGS.lr,
+        betas=tuple(float(b) for b in FLAGS.betas) if FLAGS.betas else None,
+        strategy=FLAGS.strategy, mixed_precision=FLAGS.mixed_precision, jit_compile=FLAGS.jit_compile,
+        resume=FLAGS.resume, seed=FLAGS.seed, val_batches=FLAGS.val_batches,
+        extra_config={"flags": {name: FLAGS[name].value for name in OUR_FLAGS}},
+    )
+    output_dir = Path(FLAGS.output_dir)
+    init_weights = None
+    try:
+        if FLAGS.model == "edge_sisr":
+            kwargs["stage"] = FLAGS.stage
+            kwargs["edge_bce_weight"] = FLAGS.edge_bce_weight
+            init_weights = FLAGS.edge_weights
+            if FLAGS.stage == "joint" and not init_weights:
+                edge_dir = output_dir / "edge_stage"
+                if not (edge_dir / FINAL_WEIGHTS).is_file():
+                    print(f"No --edge_weights: training the edge stage first into {edge_dir}")
+                    train(FLAGS.model, {**kwargs, "stage": "edge"}, output_dir=edge_dir, **common)
+                init_weights = str(edge_dir / FINAL_WEIGHTS)
+        train(FLAGS.model, kwargs, output_dir=output_dir, init_weights=init_weights, **common)
+    except (NonFiniteLossError, FileExistsError) as e:
+        sys.exit(f"error: {e}")
+    print(f"Done: {output_dir / FINAL_WEIGHTS}")
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,264 @@
+"""Training machinery the trainable SR models share: optimisers, loss scaling, trackers, val PSNR-Y.
+
+`TrainableSRModel` sits between `SRModel` and the concrete models. A subclass declares its
+optimiser groups (`_optimizer_groups`: name -> variables) and writes `train_step`; this class gives
+it Adam optimisers built on exactly those variables (inside the active distribution strategy),
+`apply_loss` (per-replica loss / num_replicas_in_sync, mixed-precision loss scaling, apply), loss
+trackers (`keras.metrics.Mean`, reset every epoch by Keras) and a `test_step` reporting PSNR on Y
+and L1 of the SR image.
+"""
+
+import keras
+import tensorflow as tf
+
+from .base import SRModel
+
+Y_WEIGHTS = (65.481, 128.553, 24.966)
+
+
+def psnr_y_tf(sr, hr, crop_border=0, max_psnr=100.0):
+    """Per-image PSNR (dB) on Y, TF ops; the `skinsr_tf.metrics.psnr_y` convention.
+
+    RGB in [0, 1] (sr is clipped, not rounded), Y = 16 + 65.481 R + 128.553 G + 24.966 B,
+    `crop_border` pixels dropped per side, 10 log10(255^2 / MSE). Identical images give
+    `max_psnr` instead of +inf so that a running mean stays finite.
+    """
+    sr = tf.clip_by_value(tf.cast(sr, tf.float32), 0.0, 1.0)
+    hr = tf.cast(hr, tf.float32)
+    if crop_border:
+        c = int(crop_border)
+        sr, hr = sr[:, c:-c, c:-c, :], hr[:, c:-c, c:-c, :]
+    w = tf.constant(Y_WEIGHTS, tf.float32)
+    diff = tf.reduce_sum((sr - hr) * w, axis=-1)  # the +16 offsets cancel
+    mse = tf.reduce_mean(tf.square(tf.cast(diff, tf.float64)), axis=[1, 2])
+    psnr = 10.0 * tf.math.log(255.0**2 / tf.maximum(mse, 1e-300)) / tf.math.log(tf.constant(10.0, tf.float64))
+    return tf.cast(tf.minimum(psnr, max_psnr), tf.float32)
+
+
+def replica_scale():
+    """1 / number of replicas of the current strategy (gradients are summed across replicas)."""
+    return 1.0 / tf.distribute.get_strategy().num_replicas_in_sync
+
+
+def pad_to_multiple(images, multiple, min_size=1):
+    """Pad (N, h, w, C) at the bottom/right by edge replication to multiples of `multiple`
+    that are at least `min_size`. Returns (padded, h, w).
+
+    Edge replication works for any pad size (reflection needs pad < size).
+    """
+    shape = tf.shape(images)
+    h, w = shape[1], shape[2]
+    multiple = max(int(multiple), 1)
+    floor = -(-int(min_size) // multiple) * multiple
+    ph = tf.maximum((-h) % multiple, floor - h)
+    pw = tf.maximum((-w) % multiple, floor - w)
+    x = tf.concat([images, tf.repeat(images[:, -1:], ph, axis=1)], axis=1)
+    x = tf.concat([x, tf.repeat(x[:, :, -1:], pw, axis=2)], axis=2)
+    return x, h, w
+
+
+def edgeconnect_lr_geometry(scale):
+    """(multiple, minimum) LR size for EdgeConnect-body generators at `scale`.
+
+    HR must be a multiple of 4 (two stride-2 convs) and the bottleneck (HR / 4) at least 3 px
+    (the residual blocks reflect-pad 2).
+    """
+    multiple = 1
+    while (multiple * scale) % 4:
+        multiple += 1
+    minimum = -(-12 // scale)
+    return multiple, -(-minimum // multiple) * multiple
+
+
+def make_adam(learning_rate, beta_1, beta_2):
+    """Adam; wrapped in a LossScaleOptimizer under a mixed_float16 global policy."""
+    opt = keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2)
+    if keras.mixed_precision.global_policy().name == "mixed_float16":
+        opt = keras.optimizers.LossScaleOptimizer(opt)
+    return opt
+
+
+class TrainableSRModel(SRModel):
+    """SRModel with several optimisers, distribution-aware loss scaling and PSNR-Y validation.
+
+    Subclasses set `default_learning_rate` / `default_betas`, implement `_optimizer_groups()` and
+    `train_step`, and may override `test_step` and `monitor` (the validation metric that
+    `skinsr_tf.training.ReduceLROnPlateau` and checkpoint selection watch).
+    """
+
+    default_learning_rate = 1e-3
+    default_betas = (0.9, 0.99)
+    monitor = ("val_psnr_y", "max")
+    residual_networks = ()  # attributes holding the networks whose output `add_residual` reads
+    needs_edges = False  # whether train batches need "lr_edge"/"hr_edge" (make_dataset(edges=True))
+
+    def __init__(self, scale=4, preset="full", residual=False, **kwargs):
+        super().__init__(scale=scale, preset=preset, **kwargs)
+        self.residual = bool(residual)
+        self._trackers = {}
+        self.optimizers = {}
+        self._track("psnr_y", "l1")
+
+    def get_config(self):
+        return {**super().get_config(), "residual": self.residual}
+
+    def add_residual(self, output, lr):
+        """With `residual=True`, the generator's [0, 1] output is read as 0.5 + a correction to
+        MATLAB-bicubic `lr` (a VDSR-style global residual); otherwise it is the SR image itself.
+
+        The networks stay exactly the paper's; the option only changes what their output means.
+        It starts training at bicubic quality instead of a grey image, so a model trains in
+        CPU-hours rather than GPU-days. The shipped weights use it (see the README).
+        """
+        if not self.residual:
+            return output
+        from .bicubic import bicubic_upscale
+
+        return output + bicubic_upscale(lr, self.scale) - 0.5
+
+    # --- trackers -------------------------------------------------------------------------
+    def _track(self, *names):
+        """Create `keras.metrics.Mean` trackers (in __init__: variables must exist before tracing)."""
+        for name in names:
+            if name not in self._trackers:
+                self._trackers[name] = keras.metrics.Mean(name=name)
+
+    @property
+    def metrics(self):
+        return list(self._trackers.values())
+
+    def _log(self, values):
+        """Update the trackers named by `values`' keys; return their running means."""
+        for name, value in values.items():
+            self._trackers[name].update_state(value)
+        results = {name: self._trackers[name].result() for name in values}
+        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras reduces multi-worker step outputs with reduce("MEAN", axis=0): needs rank 1.
+            results = {name: tf.reshape(v, [1]) for name, v in results.items()}
+        return results
+
+    # --- optimisers -----------------------------------------------------------------------
+    def _optimizer_groups(self):
+        """{optimizer name: list of variables it trains}; the first one is `self.optimizer`."""
+        raise NotImplementedError
+
+    def compile(self, learning_rate=None, beta_1=None, beta_2=None, optimizers=None, **kwargs):
+        """Create one optimiser per group (Adam by default) and build it on its variables.
+
+        Call inside `strategy.scope()` when distributing. `optimizers` may map group names to
+        ready optimiser instances (tests use SGD). `jit_compile` defaults to False (XLA is slower
+        on CPU and fails under MirroredStrategy); other kwargs go to `keras.Model.compile`.
+        """
+        lr = self.default_learning_rate if learning_rate is None else float(learning_rate)
+        b1 = self.default_betas[0] if beta_1 is None else float(beta_1)
+        b2 = self.default_betas[1] if beta_2 is None else float(beta_2)
+        self._compile_args = {"learning_rate": lr, "beta_1": b1, "beta_2": b2}
+        given = dict(optimizers or {})
+        groups = self._optimizer_groups()
+        unknown = set(given) - set(groups)
+        if unknown:
+            raise ValueError(f"unknown optimizer groups {sorted(unknown)}; this model has {list(groups)}")
+        self.optimizers = {}
+        for name, variables in groups.items():
+            opt = given.get(name) or make_adam(lr, b1, b2)
+            opt.build(variables)
+            self.optimizers[name] = opt
+        kwargs.setdefault("jit_compile", False)
+        super().compile(optimizer=next(iter(self.optimizers.values())), **kwargs)
+
+    def get_compile_config(self):
+        return dict(getattr(self, "_compile_args", {})) or None
+
+    def compile_from_config(self, config):
+        self.compile(**config)
+
+    def apply_loss(self, name, tape, loss, variables):
+        """Gradient step of optimiser `name` on `loss` (a per-replica mean) w.r.t. `variables`."""
+        opt = self.optimizers[name]
+        with tape:  # resume recording: the scaling must be on the tape
+            scaled = opt.scale_loss(loss * replica_scale())
+        grads = tape.gradient(scaled, variables)
+        opt.apply_gradients(zip(grads, variables))
+
+    # --- evaluation -----------------------------------------------------------------------
+    def test_step(self, data):
+        """Validation on {"lr", "hr"} batches: PSNR on Y (crop_border = scale) and L1."""
+        hr = data["hr"]
+        sr = self(data["lr"], training=False)
+        return self._log(
+            {
+                "psnr_y": tf.reduce_mean(psnr_y_tf(sr, hr, crop_border=self.scale)),
+                "l1": tf.reduce_mean(tf.abs(sr - hr)),
+            }
+        )
+
+    def get_config_kwargs(self):
+        """Constructor kwargs only (get_config minus Keras' name/trainable/dtype): config.json's."""
+        drop = {"name", "trainable", "dtype"}
+        return {k: v for k, v in self.get_config().items() if k not in drop}
+
+    def load_init_weights(self, path):
+        """Start training from the weights of a file or training-run folder."""
+        from .registry import load_weights_into, resolve_weights
+
+        load_weights_into(self, resolve_weights(path))
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Keras' TF trainer "builds" a distributed model by all-reducing a sample batch, which
+        # MultiWorkerMirroredStrategy cannot do for dict batches. Nothing needs building here:
+        # the networks exist since __init__ and the optimisers since compile().
+        if self.built and self.optimizers and all(o.built for o in self.optimizers.values()):
+            return
+        return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+
+    def build_for_training(self):
+        """Subclasses build all sub-networks in __init__; mark the wrapper built for Keras.
+
+        With `residual=True` the output convolutions start at zero, so that an untrained model
+        is exactly bicubic and training only has to learn the correction.
+        """
+        if self.residual:
+            for name in self.residual_networks:
+                zero_output_conv(getattr(self, name))
+        self.built = True
+
+
+def zero_output_conv(network):
+    """Zero the kernel and bias of the last convolution of `network` (its output layer)."""
+    for layer in reversed(network.layers):
+        if isinstance(layer, keras.layers.Conv2D):
+            for variable in (layer.kernel, layer.bias):
+                if variable is not None:
+                    variable.assign(keras.ops.zeros_like(variable))
+            return
+    raise ValueError(f"{network.name} has no Conv2D layer to zero")
+
+
+
+def random_feature_model(layer_names, channels=8):
+    """Tiny random conv stack returning {name: features} for VGG layer names (tests only).
+
+    Stands in for VGG19 in `VGGPerceptual` when `perceptual_weights="random"`: it exercises the
+    content/style code path at test size; it is not a perceptual loss.
+    """
+    inputs = keras.Input((None, None, 3))
+    x, outputs = inputs, {}
+    for block in range(1, 6):
+        if block > 1:
+            x = keras.layers.AveragePooling2D(2, padding="same", dtype="float32")(x)
+        x = keras.layers.Conv2D(channels, 3, padding="same", activation="relu", name=f"block{block}", dtype="float32")(x)
+        for name in layer_names:
+            if name.startswith(f"relu{block}_"):
+                outputs[name] = x
+    model = keras.Model(inputs, outputs, name="random_features")
+    model.trainable = False
+    return model
+
+
+def make_perceptual(weights):
+    """`losses.perceptual.VGGPerceptual` for `weights` (None, a file, or "random" for tests)."""
+    from ..losses.perceptual import CONTENT_LAYERS, STYLE_LAYERS, VGGPerceptual
+
+    if weights == "random":
+        return VGGPerceptual(feature_model=random_feature_model(CONTENT_LAYERS + STYLE_LAYERS))
+    return VGGPerceptual(weights=weights)

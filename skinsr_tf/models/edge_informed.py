@@ -1,0 +1,247 @@
+"""Edge-informed SISR (SPEC section 2): an edge GAN predicts HR edges, an SR GAN uses them.
+
+Inference (`call`): LR -> Canny of LR (`canny_tf`, pure TF ops) -> edge generator on
+[nearest-enlarged LR RGB, nearest-enlarged LR edges] -> HR edge map -> SR generator on
+[zero-stuffed ("dilated") LR, HR edge map] -> SR. A model whose `stage` is "sr" (the SR GAN
+trained alone, as in the reference's stage 2) feeds the SR generator Canny of the
+nearest-enlarged LR instead of generated edges, in training and at inference alike.
+
+Training stages (`stage`):
+- "edge": edge generator (1 x adversarial + 10 x feature matching) against a discriminator that
+  sees [HR RGB, edge map] (real: the batch's "hr_edge", skimage Canny of HR; fake: generated).
+  Generator input edges: the batch's "lr_edge" (skimage Canny of LR, the reference's) when
+  present, else `canny_tf`.
+- "sr": SR generator alone on Canny (`canny_tf`) of the nearest-enlarged LR: 1 x L1 + 1 x
+  adversarial + 0.1 x content + 250 x style; its discriminator sees the RGB image.
+- "joint": the edge generator is frozen, the SR generator trains on its edges.
+All four networks exist in every stage, so weights move between stages with `load_weights`.
+D and G losses come from one forward pass with the same discriminator weights; both updates are
+applied afterwards (the reference's order breaks on newer frameworks).
+"""
+
+import keras
+import tensorflow as tf
+
+from ..data.edges import canny_tf, dilate_lr, nearest_upsample
+from ..networks.discriminator import build_patch_discriminator
+from ..networks.edgeconnect import build_edgeconnect_generator
+from ..networks.presets import get_preset
+from ..losses.adversarial import GAN_KINDS, discriminator_loss, feature_matching_loss, generator_loss
+from .common import TrainableSRModel, edgeconnect_lr_geometry, make_perceptual, pad_to_multiple
+
+STAGES = ("edge", "sr", "joint")
+
+
+@keras.saving.register_keras_serializable(package="skinsr_tf")
+class EdgeInformedSR(TrainableSRModel):
+    """Two-stage edge-informed GAN super-resolution (Yeh & Tanner's main model).
+
+    Args:
+        scale: 2, 3, 4 or 8. preset: "full" (the reference's size), "small", "tiny".
+        stage: "edge", "sr" or "joint" (see the module docstring).
+        gan_loss: "hinge" (default), "nsgan" or "lsgan".
+        edge_adv_weight, fm_weight: edge generator loss weights (report: 1, 10).
+        edge_bce_weight: weight of a binary cross-entropy between generated and HR Canny edges
+            (0 in the report; a small weight makes the edge generator useful after hundreds of
+            steps instead of tens of thousands, which is what the shipped CPU-trained weights use).
+        residual: read the SR generator's output as 0.5 + a correction to bicubic (see
+            `TrainableSRModel.add_residual`); the report's model has it off.
+        l1_weight, adv_weight, content_weight, style_weight: SR generator loss weights
+            (report: 1, 1, 0.1, 250; tuned for VGG19 fed raw [0, 1] RGB as in the reference).
+        perceptual_weights: VGG19 weights for content/style: None (backbone resolution: user file,
+            keras cache, logged offline substitute), a file path, or "random" (tests only).
+        canny_sigma: Gaussian sigma of the Canny detector (2, the report's).
+    Optimiser (compile): Adam lr 1e-3, betas (0.9, 0.99) (the report); the reference code's
+    lr 1e-4, betas (0, 0.9) via `compile(learning_rate=1e-4, beta_1=0.0, beta_2=0.9)`.
+    """
+
+    model_name = "edge_sisr"
+    needs_edges = True
+    residual_networks = ("sr_generator",)
+
+    def __init__(
+        self,
+        scale=4,
+        preset="full",
+        stage="joint",
+        gan_loss="hinge",
+        edge_adv_weight=1.0,
+        fm_weight=10.0,
+        edge_bce_weight=0.0,
+        l1_weight=1.0,
+        adv_weight=1.0,
+        content_weight=0.1,
+        style_weight=250.0,
+        perceptual_weights=None,
+        canny_sigma=2.0,
+        **kwargs,
+    ):
+        super().__init__(scale=scale, preset=preset, **kwargs)
+        if stage not in STAGES:
+            raise ValueError(f"EdgeInformedSR: stage must be one of {STAGES}, got {stage!r}")
+        if gan_loss not in GAN_KINDS:
+            raise ValueError(f"EdgeInformedSR: gan_loss must be one of {GAN_KINDS}, got {gan_loss!r}")
+        self.stage = stage
+        self.gan_loss = gan_loss
+        self.edge_adv_weight = float(edge_adv_weight)
+        self.fm_weight = float(fm_weight)
+        self.edge_bce_weight = float(edge_bce_weight)
+        self.l1_weight = float(l1_weight)
+        self.adv_weight = float(adv_weight)
+        self.content_weight = float(content_weight)
+        self.style_weight = float(style_weight)
+        self.perceptual_weights = perceptual_weights
+        self.canny_sigma = float(canny_sigma)
+
+        g = get_preset("edgeconnect", preset)
+        d = get_preset("discriminator", preset)
+        self.edge_generator = build_edgeconnect_generator(4, 1, kind="edge", name="edge_generator", **g)
+        self.edge_discriminator = build_patch_discriminator(4, name="edge_discriminator", **d)
+        self.sr_generator = build_edgeconnect_generator(4, 3, kind="sr", name="sr_generator", **g)
+        self.sr_discriminator = build_patch_discriminator(3, name="sr_discriminator", **d)
+        self._perceptual = None
+        if stage == "edge":
+            self._track("edge_g_adv", "edge_g_fm", "edge_g_loss", "edge_d_loss")
+            self._track("edge_l1", "edge_precision", "edge_recall", "edge_f1")
+            self.monitor = ("val_edge_f1", "max")
+        else:
+            self._track("sr_l1", "sr_adv", "sr_content", "sr_style", "sr_g_loss", "sr_d_loss")
+        self.build_for_training()
+
+    # --- construction ---------------------------------------------------------------------
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "stage": self.stage,
+            "gan_loss": self.gan_loss,
+            "edge_adv_weight": self.edge_adv_weight,
+            "fm_weight": self.fm_weight,
+            "edge_bce_weight": self.edge_bce_weight,
+            "l1_weight": self.l1_weight,
+            "adv_weight": self.adv_weight,
+            "content_weight": self.content_weight,
+            "style_weight": self.style_weight,
+            "perceptual_weights": self.perceptual_weights,
+            "canny_sigma": self.canny_sigma,
+        }
+
+    @property
+    def min_input_size(self):
+        """Smallest LR side the generators take without extra padding (`call` pads smaller ones)."""
+        return edgeconnect_lr_geometry(self.scale)[1]
+
+    def _optimizer_groups(self):
+        if self.stage == "edge":
+            return {
+                "edge_g": self.edge_generator.trainable_variables,
+                "edge_d": self.edge_discriminator.trainable_variables,
+            }
+        return {
+            "sr_g": self.sr_generator.trainable_variables,
+            "sr_d": self.sr_discriminator.trainable_variables,
+        }
+
+    def compile(self, *args, **kwargs):
+        super().compile(*args, **kwargs)
+        if self.stage != "edge" and (self.content_weight or self.style_weight):
+            # Kept out of Keras' tracking: not part of the SR model's weights or checkpoints.
+            self.__dict__["_perceptual"] = make_perceptual(self.perceptual_weights)
+
+    # --- forward --------------------------------------------------------------------------
+    def predict_hr_edges(self, lr, lr_edge=None, training=False):
+        """HR edge map for LR batch `lr` (HR size a multiple of 4): generated, or Canny for stage "sr"."""
+        s = self.scale
+        if self.stage == "sr":
+            return canny_tf(nearest_upsample(lr, s), sigma=self.canny_sigma)
+        if lr_edge is None:
+            lr_edge = canny_tf(lr, sigma=self.canny_sigma)
+        x = tf.concat([nearest_upsample(lr, s), nearest_upsample(lr_edge, s)], axis=-1)
+        return self.edge_generator(x, training=training)
+
+    def _super_resolve_with_edges(self, lr, hr_edge, training=False):
+        x = tf.concat([dilate_lr(lr, self.scale), tf.cast(hr_edge, lr.dtype)], axis=-1)
+        return self.add_residual(self.sr_generator(x, training=training), lr)
+
+    def call(self, lr, training=False):
+        lr = tf.cast(lr, tf.float32)
+        padded, h, w = pad_to_multiple(lr, *edgeconnect_lr_geometry(self.scale))
+        sr = self._super_resolve_with_edges(padded, self.predict_hr_edges(padded))
+        return sr[:, : h * self.scale, : w * self.scale, :]
+
+    # --- training -------------------------------------------------------------------------
+    def _d_outputs(self, disc, real, fake, training=True):
+        """One discriminator pass on [real; fake]; returns (real activations, fake activations)."""
+        n = tf.shape(real)[0]
+        acts = disc(tf.concat([real, fake], axis=0), training=training)
+        return [a[:n] for a in acts], [a[n:] for a in acts]
+
+    def train_step(self, data):
+        if self.stage == "edge":
+            return self._edge_step(data)
+        return self._sr_step(data)
+
+    def _edge_step(self, data):
+        lr, hr, hr_edge = data["lr"], data["hr"], data["hr_edge"]
+        g_vars = self.edge_generator.trainable_variables
+        d_vars = self.edge_discriminator.trainable_variables
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            fake_edge = self.predict_hr_edges(lr, data.get("lr_edge"), training=True)
+            real_acts, fake_acts = self._d_outputs(
+                self.edge_discriminator,
+                tf.concat([hr, hr_edge], axis=-1),
+                tf.concat([hr, fake_edge], axis=-1),
+            )
+            d_loss = discriminator_loss(real_acts, fake_acts, self.gan_loss)
+            g_adv = generator_loss(fake_acts, self.gan_loss, real_acts)
+            g_fm = feature_matching_loss(real_acts, fake_acts)
+            g_loss = self.edge_adv_weight * g_adv + self.fm_weight * g_fm
+            if self.edge_bce_weight:
+                bce = keras.losses.binary_crossentropy(hr_edge, fake_edge, axis=-1)
+                g_loss += self.edge_bce_weight * tf.reduce_mean(bce)
+        self.apply_loss("edge_d", d_tape, d_loss, d_vars)
+        self.apply_loss("edge_g", g_tape, g_loss, g_vars)
+        return self._log(
+            {"edge_g_adv": g_adv, "edge_g_fm": g_fm, "edge_g_loss": g_loss, "edge_d_loss": d_loss}
+        )
+
+    def _sr_step(self, data):
+        lr, hr = data["lr"], data["hr"]
+        hr_edge = tf.stop_gradient(self.predict_hr_edges(lr, data.get("lr_edge"), training=False))
+        g_vars = self.sr_generator.trainable_variables
+        d_vars = self.sr_discriminator.trainable_variables
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            sr = self._super_resolve_with_edges(lr, hr_edge, training=True)
+            real_acts, fake_acts = self._d_outputs(self.sr_discriminator, hr, sr)
+            d_loss = discriminator_loss(real_acts, fake_acts, self.gan_loss)
+            adv = generator_loss(fake_acts, self.gan_loss, real_acts)
+            l1 = tf.reduce_mean(tf.abs(sr - hr))
+            content = style = tf.constant(0.0)
+            if self._perceptual is not None:
+                content, style = self._perceptual(sr, hr)
+            g_loss = (
+                self.l1_weight * l1
+                + self.adv_weight * adv
+                + self.content_weight * content
+                + self.style_weight * style
+            )
+        self.apply_loss("sr_d", d_tape, d_loss, d_vars)
+        self.apply_loss("sr_g", g_tape, g_loss, g_vars)
+        return self._log(
+            {"sr_l1": l1, "sr_adv": adv, "sr_content": content, "sr_style": style,
+             "sr_g_loss": g_loss, "sr_d_loss": d_loss}
+        )
+
+    def test_step(self, data):
+        if self.stage != "edge":
+            return super().test_step(data)
+        fake = self.predict_hr_edges(data["lr"], data.get("lr_edge"), training=False)
+        real = data["hr_edge"]
+        pred = tf.cast(fake > 0.5, tf.float32)
+        tp = tf.reduce_sum(pred * real)
+        precision = tp / tf.maximum(tf.reduce_sum(pred), 1.0)
+        recall = tp / tf.maximum(tf.reduce_sum(real), 1.0)
+        f1 = 2 * precision * recall / tf.maximum(precision + recall, 1e-8)
+        return self._log(
+            {"edge_l1": tf.reduce_mean(tf.abs(fake - real)), "edge_precision": precision,
+             "edge_recall": recall, "edge_f1": f1}
+        )

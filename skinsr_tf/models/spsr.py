@@ -1,0 +1,184 @@
+"""Modified SPSR (SPEC section 3): structure-preserving SR with a gradient branch, two GANs.
+
+Generator inputs (both at HR size): the SR branch gets the edge-informed SR stage's input,
+[zero-stuffed LR (3), Canny (`canny_tf`) of the nearest-enlarged LR (1)]; the gradient branch
+gets the gradient map (central differences) of the nearest-enlarged LR. Outputs: the SR image and
+the branch's HR gradient-map prediction.
+
+Generator loss (report's weights): 0.005 adv(image D) + 1 content + 1 style + 0.01 L1(sr, hr)
++ 0.005 adv(gradient D on grad(sr)) + 0.01 pixel(grad(sr), grad(hr)) + 0.5 L1(branch, grad(hr)).
+Options: `gradient_pixel_loss="mse"` and `gan_loss="ragan"` (original SPSR).
+"""
+
+import keras
+import tensorflow as tf
+
+from ..data.edges import canny_tf, dilate_lr, gradient_map, nearest_upsample
+from ..losses.adversarial import GAN_KINDS, discriminator_loss, generator_loss
+from ..losses.pixel import get_distance
+from ..networks.discriminator import build_patch_discriminator
+from ..networks.presets import get_preset
+from ..networks.spsr import build_spsr_generator
+from .common import TrainableSRModel, edgeconnect_lr_geometry, make_perceptual, pad_to_multiple
+
+
+@keras.saving.register_keras_serializable(package="skinsr_tf")
+class SPSR(TrainableSRModel):
+    """Report's modified SPSR: SR branch + gradient branch + fusion; image and gradient GANs.
+
+    Args:
+        scale, preset: as the other models. fusion: "shallow" (the report's one 3x3 conv) or "deep".
+        gan_loss: "hinge" (default) | "nsgan" | "lsgan" | "ragan" (original SPSR).
+        gradient_pixel_loss: "l1" (default) | "mse" (original SPSR).
+        adv_weight, content_weight, style_weight, l1_weight, grad_adv_weight, grad_pixel_weight,
+        branch_weight: loss weights (report: 0.005, 1, 1, 0.01, 0.005, 0.01, 0.5).
+        perceptual_weights: None (backbone resolution), a VGG19 file, or "random" (tests).
+        canny_sigma: Canny sigma for the SR branch's edge channel.
+    Optimiser (compile): Adam lr 1e-3, betas (0.9, 0.999).
+    """
+
+    model_name = "spsr"
+    residual_networks = ("generator",)
+    default_betas = (0.9, 0.999)
+
+    def __init__(
+        self,
+        scale=4,
+        preset="full",
+        fusion="shallow",
+        gan_loss="hinge",
+        gradient_pixel_loss="l1",
+        adv_weight=0.005,
+        content_weight=1.0,
+        style_weight=1.0,
+        l1_weight=0.01,
+        grad_adv_weight=0.005,
+        grad_pixel_weight=0.01,
+        branch_weight=0.5,
+        perceptual_weights=None,
+        canny_sigma=2.0,
+        **kwargs,
+    ):
+        super().__init__(scale=scale, preset=preset, **kwargs)
+        if gan_loss not in GAN_KINDS:
+            raise ValueError(f"SPSR: gan_loss must be one of {GAN_KINDS}, got {gan_loss!r}")
+        get_distance(gradient_pixel_loss)  # validates
+        self.fusion = fusion
+        self.gan_loss = gan_loss
+        self.gradient_pixel_loss = gradient_pixel_loss
+        self.adv_weight = float(adv_weight)
+        self.content_weight = float(content_weight)
+        self.style_weight = float(style_weight)
+        self.l1_weight = float(l1_weight)
+        self.grad_adv_weight = float(grad_adv_weight)
+        self.grad_pixel_weight = float(grad_pixel_weight)
+        self.branch_weight = float(branch_weight)
+        self.perceptual_weights = perceptual_weights
+        self.canny_sigma = float(canny_sigma)
+
+        self.generator = build_spsr_generator(fusion=fusion, name="spsr_generator", **get_preset("spsr", preset))
+        d = get_preset("discriminator", preset)
+        self.discriminator = build_patch_discriminator(3, name="image_discriminator", **d)
+        self.grad_discriminator = build_patch_discriminator(3, name="gradient_discriminator", **d)
+        self._perceptual = None
+        self._track("l1", "adv", "content", "style", "grad_adv", "grad_pixel", "branch", "g_loss", "d_loss", "grad_d_loss")
+        self.build_for_training()
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "fusion": self.fusion,
+            "gan_loss": self.gan_loss,
+            "gradient_pixel_loss": self.gradient_pixel_loss,
+            "adv_weight": self.adv_weight,
+            "content_weight": self.content_weight,
+            "style_weight": self.style_weight,
+            "l1_weight": self.l1_weight,
+            "grad_adv_weight": self.grad_adv_weight,
+            "grad_pixel_weight": self.grad_pixel_weight,
+            "branch_weight": self.branch_weight,
+            "perceptual_weights": self.perceptual_weights,
+            "canny_sigma": self.canny_sigma,
+        }
+
+    @property
+    def min_input_size(self):
+        """Smallest LR side the generators take without extra padding (`call` pads smaller ones)."""
+        return edgeconnect_lr_geometry(self.scale)[1]
+
+    def _optimizer_groups(self):
+        return {
+            "g": self.generator.trainable_variables,
+            "d": self.discriminator.trainable_variables,
+            "grad_d": self.grad_discriminator.trainable_variables,
+        }
+
+    def compile(self, *args, **kwargs):
+        super().compile(*args, **kwargs)
+        if self.content_weight or self.style_weight:
+            # Kept out of Keras' tracking: not part of the SR model's weights or checkpoints.
+            self.__dict__["_perceptual"] = make_perceptual(self.perceptual_weights)
+
+    def _generate(self, lr, training=False):
+        """{"sr", "grad"} for an LR batch whose HR size is a multiple of 4."""
+        s = self.scale
+        up = nearest_upsample(lr, s)
+        inputs = {
+            "sr_input": tf.concat([dilate_lr(lr, s), canny_tf(up, sigma=self.canny_sigma)], axis=-1),
+            "grad_input": gradient_map(up),
+        }
+        out = dict(self.generator(inputs, training=training))
+        out["sr"] = self.add_residual(out["sr"], lr)
+        return out
+
+    def call(self, lr, training=False):
+        lr = tf.cast(lr, tf.float32)
+        padded, h, w = pad_to_multiple(lr, *edgeconnect_lr_geometry(self.scale))
+        sr = self._generate(padded, training=training)["sr"]
+        return sr[:, : h * self.scale, : w * self.scale, :]
+
+    @staticmethod
+    def _split(disc, real, fake):
+        n = tf.shape(real)[0]
+        acts = disc(tf.concat([real, fake], axis=0), training=True)
+        return acts[-1][:n], acts[-1][n:]
+
+    def train_step(self, data):
+        lr, hr = data["lr"], data["hr"]
+        hr_grad = gradient_map(hr)
+        g_vars = self.generator.trainable_variables
+        d_vars = self.discriminator.trainable_variables
+        gd_vars = self.grad_discriminator.trainable_variables
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape, tf.GradientTape() as gd_tape:
+            out = self._generate(lr, training=True)
+            sr, branch = out["sr"], out["grad"]
+            sr_grad = gradient_map(sr)
+            real, fake = self._split(self.discriminator, hr, sr)
+            real_g, fake_g = self._split(self.grad_discriminator, hr_grad, sr_grad)
+            d_loss = discriminator_loss(real, fake, self.gan_loss)
+            grad_d_loss = discriminator_loss(real_g, fake_g, self.gan_loss)
+            adv = generator_loss(fake, self.gan_loss, real)
+            grad_adv = generator_loss(fake_g, self.gan_loss, real_g)
+            l1 = tf.reduce_mean(tf.abs(sr - hr))
+            grad_pixel = get_distance(self.gradient_pixel_loss)(sr_grad, hr_grad)
+            branch_l1 = tf.reduce_mean(tf.abs(branch - hr_grad))
+            content = style = tf.constant(0.0)
+            if self._perceptual is not None:
+                content, style = self._perceptual(sr, hr)
+            g_loss = (
+                self.adv_weight * adv
+                + self.content_weight * content
+                + self.style_weight * style
+                + self.l1_weight * l1
+                + self.grad_adv_weight * grad_adv
+                + self.grad_pixel_weight * grad_pixel
+                + self.branch_weight * branch_l1
+            )
+        self.apply_loss("d", d_tape, d_loss, d_vars)
+        self.apply_loss("grad_d", gd_tape, grad_d_loss, gd_vars)
+        self.apply_loss("g", g_tape, g_loss, g_vars)
+        return self._log(
+            {"l1": l1, "adv": adv, "content": content, "style": style, "grad_adv": grad_adv,
+             "grad_pixel": grad_pixel, "branch": branch_l1, "g_loss": g_loss, "d_loss": d_loss,
+             "grad_d_loss": grad_d_loss}
+        )

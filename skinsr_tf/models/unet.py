@@ -1,0 +1,137 @@
+"""Modified U-Net (Lu & Chen) and U-Net++ SR models (SPEC section 4): pixel + gradient losses.
+
+The networks take the LR image itself and enlarge it inside ("upsampling at the beginning").
+Their four poolings need h, w multiples of 16: `call` pads the LR image by edge replication and
+crops the output back. Loss: lambda_pixel * pixel(sr, hr) + lambda_gradient * distance between
+gradient maps (central differences or Sobel, same distance as the pixel term); with
+pixel_loss="mse", gradient_loss="sobel" this is Lu & Chen's MixGE.
+"""
+
+import keras
+import tensorflow as tf
+
+from ..losses.pixel import GRADIENT_METHODS, get_distance, gradient_loss
+from ..networks import unet as unet_net
+from ..networks import unetpp as unetpp_net
+from ..networks.presets import get_preset
+from .common import TrainableSRModel, pad_to_multiple
+
+
+class _PixelGradientSR(TrainableSRModel):
+    """Single-generator model trained on pixel + gradient losses (shared by U-Net and U-Net++)."""
+
+    family = None
+    input_multiple = 16
+    residual_networks = ("network",)
+
+    def __init__(
+        self,
+        scale=4,
+        preset="full",
+        pixel_loss="l1",
+        gradient_loss="central",
+        lambda_pixel=1.0,
+        lambda_gradient=0.1,
+        **kwargs,
+    ):
+        super().__init__(scale=scale, preset=preset, **kwargs)
+        get_distance(pixel_loss)  # validates
+        if gradient_loss is not None and gradient_loss not in GRADIENT_METHODS:
+            raise ValueError(
+                f"{type(self).__name__}: gradient_loss must be one of {GRADIENT_METHODS} or None, got {gradient_loss!r}"
+            )
+        self.pixel_loss = pixel_loss
+        self.gradient_loss = gradient_loss
+        self.lambda_pixel = float(lambda_pixel)
+        self.lambda_gradient = float(lambda_gradient)
+        self.network = self._build_network(get_preset(self.family, preset))
+        self._track("pixel", "gradient", "loss")
+        self.build_for_training()
+
+    def _build_network(self, preset_kwargs):
+        raise NotImplementedError
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "pixel_loss": self.pixel_loss,
+            "gradient_loss": self.gradient_loss,
+            "lambda_pixel": self.lambda_pixel,
+            "lambda_gradient": self.lambda_gradient,
+        }
+
+    def _optimizer_groups(self):
+        return {"g": self.network.trainable_variables}
+
+    def _outputs(self, lr, training):
+        """All HR predictions of the padded-and-cropped network (a list; the last is the answer)."""
+        lr = tf.cast(lr, tf.float32)
+        padded, h, w = pad_to_multiple(lr, self.input_multiple)
+        out = self.network(padded, training=training)
+        outs = out if isinstance(out, (list, tuple)) else [out]
+        s = self.scale
+        return [self.add_residual(o[:, : h * s, : w * s, :], lr) for o in outs]
+
+    def call(self, lr, training=False):
+        return self._outputs(lr, training)[-1]
+
+    def _loss(self, sr, hr):
+        pixel = get_distance(self.pixel_loss)(sr, hr)
+        grad = tf.constant(0.0)
+        if self.gradient_loss is not None and self.lambda_gradient:
+            grad = gradient_loss(sr, hr, method=self.gradient_loss, distance=self.pixel_loss)
+        return pixel, grad
+
+    def train_step(self, data):
+        lr, hr = data["lr"], data["hr"]
+        variables = self.network.trainable_variables
+        with tf.GradientTape() as tape:
+            outs = self._outputs(lr, training=True)
+            terms = [self._loss(o, hr) for o in outs]  # deep supervision: mean over the outputs
+            pixel = tf.add_n([t[0] for t in terms]) / len(terms)
+            grad = tf.add_n([t[1] for t in terms]) / len(terms)
+            loss = self.lambda_pixel * pixel + self.lambda_gradient * grad
+        self.apply_loss("g", tape, loss, variables)
+        return self._log({"pixel": pixel, "gradient": grad, "loss": loss})
+
+
+@keras.saving.register_keras_serializable(package="skinsr_tf")
+class UNetSR(_PixelGradientSR):
+    """Modified U-Net (Lu & Chen): LR in, HR out, early upsampling; pixel + gradient loss.
+
+    Args: scale (2, 4, 8), preset ("full": 64 base channels), pixel_loss ("l1" | "mse"),
+    gradient_loss ("central" | "sobel" | None), lambda_pixel, lambda_gradient.
+    Optimiser (compile): Adam lr 1e-3, betas (0.9, 0.99).
+    """
+
+    model_name = "unet"
+    family = "unet"
+    input_multiple = unet_net.INPUT_MULTIPLE
+
+    def _build_network(self, preset_kwargs):
+        return unet_net.build_unet(self.scale, name="unet", **preset_kwargs)
+
+
+@keras.saving.register_keras_serializable(package="skinsr_tf")
+class UNetPlusPlusSR(_PixelGradientSR):
+    """U-Net++ (nested dense skips, half the U-Net's channels); optional deep supervision.
+
+    With `deep_supervision` the loss is averaged over the four nested outputs; inference uses
+    the deepest. Other args as `UNetSR`.
+    """
+
+    model_name = "unetpp"
+    family = "unetpp"
+    input_multiple = unetpp_net.INPUT_MULTIPLE
+
+    def __init__(self, scale=4, preset="full", deep_supervision=False, **kwargs):
+        self.deep_supervision = bool(deep_supervision)
+        super().__init__(scale=scale, preset=preset, **kwargs)
+
+    def _build_network(self, preset_kwargs):
+        return unetpp_net.build_unetpp(
+            self.scale, deep_supervision=self.deep_supervision, name="unetpp", **preset_kwargs
+        )
+
+    def get_config(self):
+        return {**super().get_config(), "deep_supervision": self.deep_supervision}
