@@ -15,19 +15,18 @@ import numpy as np
 from absl import app, flags
 
 from skinsr_tf.data.io import write_image
-from skinsr_tf.data.synthetic import write_synthetic_set
+from skinsr_tf.data.synthetic import HELDOUT_N, HELDOUT_SEED, write_synthetic_set
 
 # Lossless colour photographs that scikit-image ships. The held-out pair is never tiled into
 # training; only the left view of stereo_motorcycle is used.
 TRAIN_PHOTOS = ("astronaut", "immunohistochemistry", "stereo_motorcycle", "rocket", "retina")
 MAX_TILES_PER_PHOTO = 12
 HELDOUT_PHOTOS = ("chelsea", "coffee")
-HELDOUT_SEED = 100_000
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("out_dir", "data/shipped", "Where to write the folders.")
 flags.DEFINE_integer("n_train", 160, "Synthetic training images.")
-flags.DEFINE_integer("n_heldout", 24, "Synthetic held-out images.")
+flags.DEFINE_integer("n_heldout", HELDOUT_N, "Synthetic held-out images.")
 flags.DEFINE_integer("size", 256, "Side of the synthetic images and of the photo tiles.")
 
 

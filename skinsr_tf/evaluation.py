@@ -58,7 +58,7 @@ def define_flags():
         (flags.DEFINE_string, "manifest", None, "Dataset manifest JSON; its --split images are used."),
         (flags.DEFINE_string, "split", "test", "Manifest split to evaluate."),
         (flags.DEFINE_list, "scale", ["4", "8"], "Scale factors; each gets its own table."),
-        (flags.DEFINE_list, "methods", ["bicubic"],
+        (flags.DEFINE_list, "methods", ["bicubic", "unet", "edge_sisr"],
          "Methods: 'bicubic', a model name with shipped weights (e.g. 'edge_sisr'), "
          "or NAME=PATH for a training run folder / .keras file."),
         (flags.DEFINE_string, "output_dir", "outputs/eval", "Where tables, CSV, JSON and figures go."),
@@ -97,7 +97,7 @@ def main(argv):
 
 
 def resolve_images(hr_dir=None, manifest=None, split="test"):
-    """-> (list of HR image paths, description). Default: the synthetic skin set's test split."""
+    """-> (list of HR image paths, description). Default: the held-out synthetic skin set."""
     from skinsr_tf.data import io
 
     if hr_dir and manifest:
@@ -112,9 +112,9 @@ def resolve_images(hr_dir=None, manifest=None, split="test"):
     if not manifest:
         from skinsr_tf.data import synthetic
 
-        data_dir = synthetic.ensure_synthetic_set()
-        manifest = dataset.build_manifest(data_dir)
-        desc = f"synthetic skin set {data_dir}, split {split}"
+        # The held-out synthetic set: seeds the shipped weights never saw in training.
+        data_dir = synthetic.ensure_synthetic_set(n=synthetic.HELDOUT_N, seed=synthetic.HELDOUT_SEED)
+        return io.list_images(data_dir), f"held-out synthetic skin set {data_dir}"
     else:
         desc = f"manifest {manifest}, split {split}"
     m = dataset.load_manifest(manifest)

@@ -192,26 +192,27 @@ def nearest_upsample(images, scale: int):
     s = int(scale)
     if s == 1:
         return x
-    x = tf.repeat(x, s, axis=1)
-    return tf.repeat(x, s, axis=2)
+    # tile + depth_to_space instead of tf.repeat: TFLite builtins that keep the channel count
+    # static at dynamic sizes (tf.repeat loses it on the SavedModel -> TFLite path).
+    return tf.nn.depth_to_space(tf.tile(x, [1, 1, 1, s * s]), s)
 
 
 def dilate_lr(images, scale: int):
     """Zero-stuffed "dilated" LR: each LR pixel at the top-left of an s x s block of zeros, any s.
-    (N,h,w,C) -> (N,s*h,s*w,C), via pad-and-reshape."""
+    (N,h,w,C) -> (N,s*h,s*w,C).
+
+    Zero channels are appended after the pixel's own C channels and ``depth_to_space`` spreads
+    the s*s*C channels over an s x s block (channel block (0, 0) lands at the top-left). Two
+    TFLite builtins (PAD, DEPTH_TO_SPACE), any H and W, and the static channel count survives
+    dynamic sizes (a 6-D pad or a reshape to a computed shape would lose either).
+    """
     x = images if isinstance(images, tf.Tensor) else _as_batch(images)
     s = int(scale)
     if s == 1:
         return x
-    shape = tf.shape(x)
-    n, h, w, c = shape[0], shape[1], shape[2], shape[3]
-    y = x[:, :, None, :, None, :]  # (N,h,1,w,1,C)
-    y = tf.pad(y, [[0, 0], [0, 0], [0, s - 1], [0, 0], [0, s - 1], [0, 0]])
-    y = tf.reshape(y, tf.stack([n, h * s, w * s, c]))
-    static = x.shape
-    if static[1] is not None and static[2] is not None:
-        y = tf.ensure_shape(y, [static[0], static[1] * s, static[2] * s, static[3]])
-    return y
+    c = x.shape[-1] if x.shape[-1] is not None else tf.shape(x)[-1]
+    y = tf.pad(x, [[0, 0], [0, 0], [0, 0], [0, (s * s - 1) * c]])
+    return tf.nn.depth_to_space(y, s)
 
 
 __all__ = ["canny", "canny_np_batch", "canny_tf", "gradient_map", "sobel_gradient_map",

@@ -31,6 +31,10 @@ DEFAULT_N = 48
 DEFAULT_SIZE = 256
 
 
+# Seeds of the held-out set (default evaluation data); the shipped weights trained on seeds 0..159.
+HELDOUT_SEED = 100_000
+HELDOUT_N = 24
+
 def _fbm(h, w, rng, beta=2.0, cutoff=1.0):
     """Fractal (1/f^beta) noise, zero mean, unit std. ``cutoff`` in cycles/px scales the lowest
     wavelengths kept (values < 1 drop the finest detail)."""

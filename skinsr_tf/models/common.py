@@ -90,6 +90,7 @@ class TrainableSRModel(SRModel):
     default_betas = (0.9, 0.99)
     monitor = ("val_psnr_y", "max")
     residual_networks = ()  # attributes holding the networks whose output `add_residual` reads
+    inference_networks = ()  # attributes holding the networks `call` needs (what shipped weights hold)
     needs_edges = False  # whether train batches need "lr_edge"/"hr_edge" (make_dataset(edges=True))
 
     def __init__(self, scale=4, preset="full", residual=False, **kwargs):
@@ -101,6 +102,10 @@ class TrainableSRModel(SRModel):
 
     def get_config(self):
         return {**super().get_config(), "residual": self.residual}
+
+    def inference_variables(self):
+        """The generators' variables only: discriminators are training-time machinery."""
+        return [v for name in self.inference_networks for v in getattr(self, name).weights]
 
     def add_residual(self, output, lr):
         """With `residual=True`, the generator's [0, 1] output is read as 0.5 + a correction to

@@ -58,6 +58,7 @@ class EdgeInformedSR(TrainableSRModel):
     model_name = "edge_sisr"
     needs_edges = True
     residual_networks = ("sr_generator",)
+    inference_networks = ("edge_generator", "sr_generator")
 
     def __init__(
         self,

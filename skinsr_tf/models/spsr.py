@@ -38,7 +38,7 @@ class SPSR(TrainableSRModel):
     """
 
     model_name = "spsr"
-    residual_networks = ("generator",)
+    residual_networks = inference_networks = ("generator",)
     default_betas = (0.9, 0.999)
 
     def __init__(

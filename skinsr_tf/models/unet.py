@@ -22,7 +22,7 @@ class _PixelGradientSR(TrainableSRModel):
 
     family = None
     input_multiple = 16
-    residual_networks = ("network",)
+    residual_networks = inference_networks = ("network",)
 
     def __init__(
         self,

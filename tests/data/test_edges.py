@@ -102,3 +102,24 @@ def test_to_grey():
                                atol=1e-6)
     np.testing.assert_allclose(to_grey(x, RGB2GRAY_SKIMAGE).numpy()[0, ..., 0], rgb2gray(x[0]),
                                atol=1e-6)
+
+
+@pytest.mark.parametrize("s", [2, 8])
+def test_dilate_lr_is_tflite_builtin_at_any_size(s):
+    """PAD + DEPTH_TO_SPACE: converts to TFLite builtins with unknown H, W and keeps C static."""
+    f = tf.function(lambda t: dilate_lr(t, s), input_signature=[tf.TensorSpec([1, None, None, 3], tf.float32)])
+    assert f.get_concrete_function().structured_outputs.shape.as_list() == [1, None, None, 3]
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([f.get_concrete_function()], f)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    interp = tf.lite.Interpreter(model_content=converter.convert())
+    inp = interp.get_input_details()[0]
+    for h, w in [(3, 5), (4, 2)]:
+        x = np.random.default_rng(h).random((1, h, w, 3)).astype(np.float32)
+        interp.resize_tensor_input(inp["index"], x.shape)
+        interp.allocate_tensors()
+        interp.set_tensor(inp["index"], x)
+        interp.invoke()
+        out = interp.get_tensor(interp.get_output_details()[0]["index"])
+        ref = np.zeros((1, h * s, w * s, 3), np.float32)
+        ref[:, ::s, ::s] = x
+        np.testing.assert_array_equal(out, ref)
