@@ -13,6 +13,7 @@ checkpoints/, logs/ (TensorBoard) and final.weights.h5; `skinsr_tf.load_model(ou
 rebuilds the trained model from it alone.
 """
 
+import json
 import sys
 from pathlib import Path
 
@@ -34,6 +35,7 @@ flags.DEFINE_float("lr", None, "Learning rate (default: the model's, 1e-3).")
 flags.DEFINE_list("betas", None, "Adam beta_1,beta_2 (default: the model's; reference code: 0,0.9).")
 flags.DEFINE_bool("residual", False, "Read the generator output as a correction to bicubic (global residual).")
 flags.DEFINE_float("edge_bce_weight", 0.0, "edge_sisr: BCE weight between generated and HR Canny edges (report: 0).")
+flags.DEFINE_string("model_kwargs", None, 'Extra model arguments as JSON, e.g. \'{"adv_weight": 0.1}\'.')
 flags.DEFINE_string("perceptual_weights", None, "VGG19 weights file for edge_sisr/spsr content and style losses.")
 flags.DEFINE_string("output_dir", "runs/latest", "Run folder.")
 flags.DEFINE_enum("strategy", "auto", ["auto", "one", "mirrored", "multiworker"], "tf.distribute strategy.")
@@ -65,6 +67,11 @@ def main(argv):
         resume=FLAGS.resume, seed=FLAGS.seed, val_batches=FLAGS.val_batches,
         extra_config={"flags": {name: FLAGS[name].value for name in OUR_FLAGS}},
     )
+    if FLAGS.model_kwargs:
+        try:
+            kwargs.update(json.loads(FLAGS.model_kwargs))
+        except (json.JSONDecodeError, TypeError) as e:
+            sys.exit(f"error: --model_kwargs is not a JSON object: {e}")
     output_dir = Path(FLAGS.output_dir)
     init_weights = None
     try:
