@@ -1,6 +1,6 @@
 """Evaluate SR methods (the report's Table 1 and figure panels); see skinsr_tf/evaluation.py.
 
-    python benchmarks/eval.py                                    # bicubic on the synthetic test split
+    python benchmarks/eval.py          # bicubic and the shipped models on the held-out synthetic skin set, x4 and x8
     python benchmarks/eval.py --hr_dir HR/ --scale 4 --methods bicubic,edge_sisr,unet=runs/unet
 """
 
