@@ -6,7 +6,8 @@
 Each (model, preset) runs in its own subprocess so that peak RSS (resource.getrusage maxrss)
 belongs to it alone. Random batches of the given size (default batch 8, 128 px HR), x4; the first
 `--warmup` steps (tracing) are excluded from the timing. edge_sisr is timed in its "joint" stage
-(frozen edge G forward + SR G/D GAN step, with canny_tf and the VGG losses) and its "edge" stage.
+(frozen edge G forward + SR G/D GAN step, with canny_tf and the VGG losses) and its "edge" stage
+(`--edge_stages` adds "sr": the SR GAN alone on Canny edges of the enlarged LR).
 Perceptual losses use `--perceptual_weights` (default "random": a tiny stand-in network; pass
 "auto" to time the real VGG19 (or its logged offline substitute)).
 """
@@ -26,6 +27,7 @@ flags.DEFINE_integer("crop", 128, "HR crop size.")
 flags.DEFINE_integer("scale", 4, "Scale.")
 flags.DEFINE_string("perceptual_weights", "random", "'random' (stand-in), 'auto' (backbone resolution) or a file.")
 flags.DEFINE_bool("jit_compile", False, "XLA-compile the train step.")
+flags.DEFINE_list("edge_stages", ["joint", "edge"], "edge_sisr stages to time (joint, edge, sr).")
 FLAGS = flags.FLAGS
 
 CHILD = r"""
@@ -65,7 +67,7 @@ print("RESULT " + json.dumps({"sec_per_step": sec, "peak_rss_mb": resource.getru
 def configurations():
     for name in FLAGS.models:
         for preset in FLAGS.presets:
-            stages = ["joint", "edge"] if name == "edge_sisr" else [None]
+            stages = FLAGS.edge_stages if name == "edge_sisr" else [None]
             for stage in stages:
                 yield {"model": name, "preset": preset, "stage": stage, "scale": FLAGS.scale,
                        "batch_size": FLAGS.batch_size, "crop": FLAGS.crop, "steps": FLAGS.steps,
