@@ -4,7 +4,9 @@
 
 Layout (training never sees `heldout/`):
     train/synthetic/   procedural skin images, seeds 0 .. n_train-1
-    train/photos/      256 px tiles of scikit-image's bundled photographs (the training photos)
+    train/photos/      256 px tiles of scikit-image's bundled colour photographs (the training photos)
+    train/grey_photos/ 256 px tiles of its bundled greyscale photographs and textures (--grey_photos;
+                       the edge-informed weights use them, the U-Net weights were trained without)
     heldout/synthetic/ procedural skin images, seeds 100000 ..  (disjoint from training)
     heldout/photos/    whole held-out photographs (lossless PNGs)
 """
@@ -18,8 +20,9 @@ from skinsr_tf.data.io import write_image
 from skinsr_tf.data.synthetic import HELDOUT_N, HELDOUT_SEED, write_synthetic_set
 
 # Lossless colour photographs that scikit-image ships. The held-out pair is never tiled into
-# training; only the left view of stereo_motorcycle is used.
+# training (nor skimage.data.cat, which is chelsea); only the left view of stereo_motorcycle is used.
 TRAIN_PHOTOS = ("astronaut", "immunohistochemistry", "stereo_motorcycle", "rocket", "retina")
+GREY_TRAIN_PHOTOS = ("camera", "grass", "gravel", "brick", "moon", "coins", "clock")
 MAX_TILES_PER_PHOTO = 12
 HELDOUT_PHOTOS = ("chelsea", "coffee")
 
@@ -28,6 +31,7 @@ flags.DEFINE_string("out_dir", "data/shipped", "Where to write the folders.")
 flags.DEFINE_integer("n_train", 160, "Synthetic training images.")
 flags.DEFINE_integer("n_heldout", HELDOUT_N, "Synthetic held-out images.")
 flags.DEFINE_integer("size", 256, "Side of the synthetic images and of the photo tiles.")
+flags.DEFINE_bool("grey_photos", True, "Also tile scikit-image's greyscale photographs into train/grey_photos.")
 
 
 def _photo(name):
@@ -37,7 +41,9 @@ def _photo(name):
     image = loader()
     if isinstance(image, tuple):  # stereo_motorcycle and friends
         image = image[0]
-    return np.ascontiguousarray(image[..., :3]).astype(np.uint8)
+    if image.ndim == 3:
+        image = image[..., :3]
+    return np.ascontiguousarray(image).astype(np.uint8)
 
 
 def _tiles(image, size):
@@ -59,6 +65,10 @@ def main(argv):
     for name in TRAIN_PHOTOS:
         for y, x, tile in _tiles(_photo(name), FLAGS.size):
             write_image(out / "train" / "photos" / f"{name}_{y:04d}_{x:04d}.png", tile)
+            n_tiles += 1
+    for name in GREY_TRAIN_PHOTOS if FLAGS.grey_photos else ():
+        for y, x, tile in _tiles(_photo(name), FLAGS.size):
+            write_image(out / "train" / "grey_photos" / f"{name}_{y:04d}_{x:04d}.png", tile)
             n_tiles += 1
     for name in HELDOUT_PHOTOS:
         write_image(out / "heldout" / "photos" / f"{name}.png", _photo(name))
