@@ -5,7 +5,7 @@
 Layout (training never sees `heldout/`):
     train/synthetic/   procedural skin images, seeds 0 .. n_train-1
     train/photos/      256 px tiles of scikit-image's bundled colour photographs (the training photos)
-    train/grey_photos/ 256 px tiles of its bundled greyscale photographs and textures (--grey_photos;
+    train/photos/grey/ 256 px tiles of its bundled greyscale photographs and textures (--grey_photos;
                        the edge-informed weights use them, the U-Net weights were trained without)
     heldout/synthetic/ procedural skin images, seeds 100000 ..  (disjoint from training)
     heldout/photos/    whole held-out photographs (lossless PNGs)
@@ -31,7 +31,7 @@ flags.DEFINE_string("out_dir", "data/shipped", "Where to write the folders.")
 flags.DEFINE_integer("n_train", 160, "Synthetic training images.")
 flags.DEFINE_integer("n_heldout", HELDOUT_N, "Synthetic held-out images.")
 flags.DEFINE_integer("size", 256, "Side of the synthetic images and of the photo tiles.")
-flags.DEFINE_bool("grey_photos", True, "Also tile scikit-image's greyscale photographs into train/grey_photos.")
+flags.DEFINE_bool("grey_photos", True, "Also tile scikit-image's greyscale photographs into train/photos/grey.")
 
 
 def _photo(name):
@@ -68,7 +68,7 @@ def main(argv):
             n_tiles += 1
     for name in GREY_TRAIN_PHOTOS if FLAGS.grey_photos else ():
         for y, x, tile in _tiles(_photo(name), FLAGS.size):
-            write_image(out / "train" / "grey_photos" / f"{name}_{y:04d}_{x:04d}.png", tile)
+            write_image(out / "train" / "photos" / "grey" / f"{name}_{y:04d}_{x:04d}.png", tile)
             n_tiles += 1
     for name in HELDOUT_PHOTOS:
         write_image(out / "heldout" / "photos" / f"{name}.png", _photo(name))

@@ -24,7 +24,7 @@ def test_training_tiles_never_contain_heldout_photos(tmp_path):
     heldout = sorted((out / "heldout" / "photos").glob("*.png"))
     assert [p.stem for p in heldout] == ["chelsea", "coffee"]
     colour = sorted((out / "train" / "photos").glob("*.png"))
-    grey = sorted((out / "train" / "grey_photos").glob("*.png"))
+    grey = sorted((out / "train" / "photos" / "grey").glob("*.png"))
     assert len(colour) > 20 and len(grey) > 20
     assert len(list((out / "heldout" / "synthetic").glob("*.png"))) == 1
 
