@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The exact commands behind skinsr_tf/weights/ (2 CPU cores: about 25 min per U-Net, 1-1.5 h per
+# edge-informed scale). Usage: bash examples/train_shipped_weights.sh [unet|edge_sisr|all]
+#
+# The edge-informed models were trained in stages, each starting from the previous run folder
+# (--edge_weights initialises all four networks); the loss weights moved towards the content (VGG)
+# and L1 terms as the stages showed the GAN painting skin texture onto photographs.
+# Stages 3-5 ran while the grey tiles sat in train/grey_photos/ (the same files; only the folder
+# name, and so the seeded 8:1:1 split, differ from what make_shipped_data.py writes now).
+set -euo pipefail
+what=${1:-all}
+data="examples/make_shipped_data.py train/: procedural skin images (seeds 0-159) + tiles of scikit-image photographs; never heldout/ (seeds 100000+, chelsea, coffee)"
+ship() { python examples/ship_weights.py --run="$1" --trained_on="$data" --command="bash examples/train_shipped_weights.sh $2"; }
+
+python examples/make_shipped_data.py --out_dir=data/shipped --nogrey_photos  # synthetic + colour photo tiles
+python examples/make_shipped_data.py --out_dir=data/shipped_grey             # + greyscale photo tiles
+
+if [[ $what == unet || $what == all ]]; then
+  python examples/train.py --model=unet --preset=small --scale=4 --residual --data_dir=data/shipped/train \
+    --steps=3000 --steps_per_epoch=250 --output_dir=runs/unet_x4
+  python examples/train.py --model=unet --preset=small --scale=8 --residual --data_dir=data/shipped/train \
+    --steps=2500 --steps_per_epoch=250 --output_dir=runs/unet_x8
+  ship runs/unet_x4 unet
+  ship runs/unet_x8 unet
+fi
+
+if [[ $what == edge_sisr || $what == all ]]; then
+  for s in 4 8; do
+    edge="python examples/train.py --model=edge_sisr --preset=small --scale=$s --residual --edge_bce_weight=10 --crop=96 --steps_per_epoch=100 --val_batches=4"
+    # 1. edge generator (adversarial + feature matching + BCE to HR Canny)
+    $edge --stage=edge --lr=2e-4 --data_dir=data/shipped/train --steps=300 --output_dir=runs/edge_x$s/1_edge
+    # 2-5. SR generator behind the frozen edge generator
+    $edge --stage=joint --lr=1e-4 --data_dir=data/shipped/train --steps=500 \
+      --model_kwargs='{"adv_weight": 0.1}' --edge_weights=runs/edge_x$s/1_edge --output_dir=runs/edge_x$s/2_joint
+    if [[ $s == 4 ]]; then
+      $edge --stage=joint --lr=1e-4 --data_dir=data/shipped_grey/train --steps=200 \
+        --model_kwargs='{"adv_weight": 0.05, "content_weight": 1.0}' --edge_weights=runs/edge_x4/2_joint --output_dir=runs/edge_x4/3a_joint
+      $edge --stage=joint --lr=1e-4 --data_dir=data/shipped_grey/train --steps=700 \
+        --model_kwargs='{"adv_weight": 0.05, "content_weight": 1.0}' --edge_weights=runs/edge_x4/3a_joint --output_dir=runs/edge_x4/3_joint
+      $edge --stage=joint --lr=1e-4 --data_dir=data/shipped_grey/train --steps=300 \
+        --model_kwargs='{"adv_weight": 0.02, "content_weight": 1.0, "style_weight": 50.0}' --edge_weights=runs/edge_x4/3_joint --output_dir=runs/edge_x4/4_joint
+      prev=runs/edge_x4/4_joint
+    else
+      $edge --stage=joint --lr=1e-4 --data_dir=data/shipped_grey/train --steps=700 \
+        --model_kwargs='{"adv_weight": 0.05, "content_weight": 1.0}' --edge_weights=runs/edge_x8/2_joint --output_dir=runs/edge_x8/3_joint
+      prev=runs/edge_x8/3_joint
+    fi
+    $edge --stage=joint --lr=1e-4 --data_dir=data/shipped_grey/train --steps=300 \
+      --model_kwargs='{"adv_weight": 0.02, "content_weight": 1.0, "style_weight": 50.0, "l1_weight": 5.0}' \
+      --edge_weights=$prev --output_dir=runs/edge_x$s/5_joint
+    ship runs/edge_x$s/5_joint edge_sisr
+  done
+fi
