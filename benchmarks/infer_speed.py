@@ -29,7 +29,7 @@ flags.DEFINE_list("modes", ["whole", "tiled", "big"], "whole, tiled, big (1024^2
 flags.DEFINE_integer("scale", 4, "upscaling factor")
 flags.DEFINE_integer("lr_size", 128, "LR side (pixels) for whole and tiled modes")
 flags.DEFINE_integer("tile", 64, "LR tile side for tiled mode")
-flags.DEFINE_integer("batch_size", 4, "tiles per forward pass")
+flags.DEFINE_integer("batch_size", None, "tiles per forward pass (default: the model's default_tile_batch)")
 flags.DEFINE_integer("repeats", 3, "timed runs after one warm-up (big mode: 1 run)")
 flags.DEFINE_string("json_out", None, "also write the results as JSON here")
 flags.DEFINE_string("worker", None, "internal: run one configuration model:preset:mode and print JSON")
@@ -88,7 +88,7 @@ def main(argv):
                 configs.append(f"{model}:{preset}:{mode}")
     results = []
     passthrough = [f"--scale={FLAGS.scale}", f"--lr_size={FLAGS.lr_size}", f"--tile={FLAGS.tile}",
-                   f"--batch_size={FLAGS.batch_size}", f"--repeats={FLAGS.repeats}"]
+                   f"--repeats={FLAGS.repeats}"] + ([f"--batch_size={FLAGS.batch_size}"] if FLAGS.batch_size else [])
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     for spec in configs:
         proc = subprocess.run([sys.executable, __file__, f"--worker={spec}", *passthrough],

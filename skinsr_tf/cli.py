@@ -35,7 +35,8 @@ def build_parser():
                    help="a training-run folder (examples/train.py) or a .keras file, instead of shipped weights")
     p.add_argument("--tile", type=int, default=None, metavar="N",
                    help="LR tile size in pixels (default: automatic; 0 = whole image)")
-    p.add_argument("--batch-size", type=int, default=4, help="tiles per forward pass (default 4)")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="tiles per forward pass (default: the model's, 4; 1 for the full SPSR)")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     p.set_defaults(func=_upscale)
 

@@ -43,6 +43,7 @@ class SRModel(keras.Model):
     has_weights = True
     # 1024x1024 output pixels through the full edge-informed generator peak at ~1.5 GB (SPEC 5).
     max_whole_pixels = 1024 * 1024
+    default_tile_batch = 4  # tiles per forward pass when super_resolve gets batch_size=None
 
     def __init__(self, scale=4, preset="full", **kwargs):
         super().__init__(**kwargs)
@@ -95,7 +96,7 @@ class SRModel(keras.Model):
             self._predict_fn = tf.function(lambda x: self(x, training=False), reduce_retracing=True)
         return self._predict_fn(tf.convert_to_tensor(batch, tf.float32)).numpy()
 
-    def super_resolve(self, image, tile_size=None, tile_overlap=None, batch_size=4):
+    def super_resolve(self, image, tile_size=None, tile_overlap=None, batch_size=None):
         """Super-resolve one image of any size; returns (H*s, W*s, 3) uint8 RGB.
 
         `image`: a path, a PIL image or an ndarray (grey, RGB, RGBA, uint8/uint16/float in [0, 1]).
@@ -104,8 +105,8 @@ class SRModel(keras.Model):
         Tiles overlap by `tile_overlap` LR pixels (default: a quarter tile, at most
         `default_tile_overlap`) and are blended there: each tile's outer quarter of the overlap
         gets weight 0 (its padding replaced real neighbours), then a raised cosine rises to 1, so
-        the weights of neighbouring tiles sum to 1. `batch_size` tiles go through one forward pass
-        of a fixed shape (one tf.function trace per tile shape).
+        the weights of neighbouring tiles sum to 1. `batch_size` tiles (None: `default_tile_batch`)
+        go through one forward pass of a fixed shape (one tf.function trace per tile shape).
         """
         from skinsr_tf.data import io
 
@@ -126,7 +127,8 @@ class SRModel(keras.Model):
         if tile_size is None:
             tile_size = 0 if ph * pw * s * s <= self.max_whole_pixels else self.default_tile_size
         if tile_size and (tile_size < ph or tile_size < pw):
-            out = self._tiled(lr, int(tile_size), tile_overlap, int(batch_size))
+            batch_size = self.default_tile_batch if batch_size is None else int(batch_size)
+            out = self._tiled(lr, int(tile_size), tile_overlap, batch_size)
         else:
             out = self._predict(lr[None])[0]
         return _to_uint8(out[: h * s, : w * s])

@@ -75,6 +75,11 @@ class SPSR(TrainableSRModel):
         self.branch_weight = float(branch_weight)
         self.perceptual_weights = perceptual_weights
         self.canny_sigma = float(canny_sigma)
+        if preset == "full":
+            # Two full-width branches at HR size: 4 tiles of 512^2 output per pass peak at 3.9 GiB
+            # on a 4096^2 output; one tile per pass, and whole images up to 512^2, keep it well under 4 GB.
+            self.default_tile_batch = 1
+            self.max_whole_pixels = 512 * 512
 
         self.generator = build_spsr_generator(fusion=fusion, name="spsr_generator", **get_preset("spsr", preset))
         d = get_preset("discriminator", preset)

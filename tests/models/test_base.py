@@ -145,6 +145,25 @@ def test_auto_tiling_kicks_in_for_large_outputs(monkeypatch):
     assert 25.0 < psnr(out, whole) < np.inf  # tiles were used (tiny 24 px ones: measured 28 dB)
 
 
+def test_tile_batch_defaults_to_the_models_and_full_spsr_uses_one(monkeypatch):
+    from skinsr_tf import SPSR
+
+    model = TinyINSR(scale=2).build_for_inference()
+    batches = []
+    real_predict = model._predict
+    monkeypatch.setattr(model, "_predict", lambda b: (batches.append(b.shape[0]), real_predict(b))[1])
+    model.default_tile_batch = 3
+    model.super_resolve(smooth_image(48, 48), tile_size=24)
+    assert set(batches) == {3}
+    batches.clear()
+    model.super_resolve(smooth_image(48, 48), tile_size=24, batch_size=2)
+    assert set(batches) == {2}
+    assert SPSR.default_tile_batch == 4  # the class default; the full preset lowers it for memory
+    full, small = SPSR(scale=4, preset="full"), SPSR(scale=4, preset="tiny")
+    assert (full.default_tile_batch, full.max_whole_pixels) == (1, 512 * 512)
+    assert (small.default_tile_batch, small.max_whole_pixels) == (4, 1024 * 1024)
+
+
 def test_compact_weights_roundtrip_and_from_pretrained(tmp_path, monkeypatch):
     model = TinyINSR(scale=2, seed=5).build_for_inference()
     path = save_weights_compact(model, tmp_path / "tiny_test_x2.weights.npz")
