@@ -61,14 +61,13 @@ def main(argv):
     out = Path(FLAGS.out_dir)
     write_synthetic_set(out / "train" / "synthetic", n=FLAGS.n_train, size=FLAGS.size, seed=0)
     write_synthetic_set(out / "heldout" / "synthetic", n=FLAGS.n_heldout, size=FLAGS.size, seed=HELDOUT_SEED)
+    sources = [(name, out / "train" / "photos") for name in TRAIN_PHOTOS]
+    if FLAGS.grey_photos:
+        sources += [(name, out / "train" / "photos" / "grey") for name in GREY_TRAIN_PHOTOS]
     n_tiles = 0
-    for name in TRAIN_PHOTOS:
+    for name, folder in sources:
         for y, x, tile in _tiles(_photo(name), FLAGS.size):
-            write_image(out / "train" / "photos" / f"{name}_{y:04d}_{x:04d}.png", tile)
-            n_tiles += 1
-    for name in GREY_TRAIN_PHOTOS if FLAGS.grey_photos else ():
-        for y, x, tile in _tiles(_photo(name), FLAGS.size):
-            write_image(out / "train" / "photos" / "grey" / f"{name}_{y:04d}_{x:04d}.png", tile)
+            write_image(folder / f"{name}_{y:04d}_{x:04d}.png", tile)
             n_tiles += 1
     for name in HELDOUT_PHOTOS:
         write_image(out / "heldout" / "photos" / f"{name}.png", _photo(name))

@@ -5,16 +5,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from skinsr_tf.data.edges import canny_np_batch
-from skinsr_tf.data.resize import imresize
-from skinsr_tf.data.synthetic import generate_skin_image
 from skinsr_tf.models.edge_informed import EdgeInformedSR
-
-
-def patch_batch(scale, hr_size=32, n=2, seed=0):
-    hr = np.stack([generate_skin_image(hr_size, hr_size, seed=seed + i) for i in range(n)]).astype(np.float32) / 255
-    lr = np.stack([np.clip(imresize(h, 1 / scale), 0, 1) for h in hr]).astype(np.float32)
-    return {"lr": lr, "hr": hr, "lr_edge": canny_np_batch(lr), "hr_edge": canny_np_batch(hr)}
+from tests.models.helpers import overfit_l1, patch_batch
 
 
 def make(stage="joint", scale=4, **kw):
@@ -47,7 +39,7 @@ def test_one_train_step_per_stage(stage, trained, frozen):
     model.compile()
     snap = lambda name: [v.numpy() for v in getattr(model, name).weights]  # noqa: E731
     before = {name: snap(name) for name in trained + frozen}
-    logs = model.train_step(patch_batch(4))
+    logs = model.train_step(patch_batch(4, edges=True))
     assert logs and all(np.isfinite(float(v)) for v in logs.values())
     if stage != "edge":
         assert float(logs["sr_content"]) > 0 and float(logs["sr_style"]) > 0
@@ -72,11 +64,11 @@ def test_edge_stage_weights_carry_into_joint(tmp_path):
 def test_validation_metrics():
     model = make("joint")
     model.compile()
-    logs = model.test_step(patch_batch(4))
+    logs = model.test_step(patch_batch(4, edges=True))
     assert set(logs) == {"psnr_y", "l1"} and 0 < float(logs["psnr_y"]) < 100
     edge = make("edge")
     edge.compile()
-    logs = edge.test_step(patch_batch(4))
+    logs = edge.test_step(patch_batch(4, edges=True))
     assert {"edge_f1", "edge_l1"} <= set(logs) and edge.monitor == ("val_edge_f1", "max")
 
 
@@ -94,19 +86,15 @@ def test_overfits_one_patch():
     keras.utils.set_random_seed(0)
     model = make("sr")
     model.compile(learning_rate=1e-4, beta_1=0.0, beta_2=0.9)
-    batch = patch_batch(4, n=1)
-    l1 = lambda: float(tf.reduce_mean(tf.abs(model(batch["lr"]) - batch["hr"])))  # noqa: E731
-    start = l1()
-    step = tf.function(model.train_step)
-    for _ in range(200):
-        step(batch)
-    assert l1() < 0.4 * start
+    batch = patch_batch(4, n=1, edges=True)
+    start, end = overfit_l1(model, batch)
+    assert end < 0.4 * start
 
 
 def test_keras_file_round_trip(tmp_path):
     model = make("joint", gan_loss="lsgan", fm_weight=5.0)
     model.compile()
-    model.train_step(patch_batch(4))
+    model.train_step(patch_batch(4, edges=True))
     path = tmp_path / "edge_sisr.keras"
     model.save(path)
     loaded = keras.saving.load_model(path)

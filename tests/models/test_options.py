@@ -6,14 +6,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from skinsr_tf.data.edges import canny_np_batch
 from skinsr_tf.data.resize import imresize
-from skinsr_tf.data.synthetic import generate_skin_image
 from skinsr_tf.models.base import load_weights_compact, save_weights_compact
 from skinsr_tf.models.bicubic import bicubic_upscale
 from skinsr_tf.models.edge_informed import EdgeInformedSR
 from skinsr_tf.models.spsr import SPSR
 from skinsr_tf.models.unet import UNetPlusPlusSR, UNetSR
+from tests.models.helpers import patch_batch
 
 # perceptual_weights="random": a tiny random VGG stand-in (no backbone download in tests)
 CLASSES = {
@@ -29,19 +28,13 @@ def make(name, **kw):
     return cls(scale=4, preset="tiny", **extra, **kw)
 
 
-def patch_batch(scale=4, hr_size=32, n=2, seed=0):
-    hr = np.stack([generate_skin_image(hr_size, hr_size, seed=seed + i) for i in range(n)]).astype(np.float32) / 255
-    lr = np.stack([np.clip(imresize(h, 1 / scale), 0, 1) for h in hr]).astype(np.float32)
-    return {"lr": lr, "hr": hr, "lr_edge": canny_np_batch(lr), "hr_edge": canny_np_batch(hr)}
-
-
 def bicubic_ref(lr, scale=4):
     return np.stack([imresize(x, scale) for x in lr])
 
 
 @pytest.mark.parametrize("name", list(CLASSES))
 def test_residual_starts_at_bicubic_and_round_trips(name, tmp_path):
-    batch = patch_batch()
+    batch = patch_batch(edges=True)
     lr = batch["lr"]
     ref = bicubic_ref(lr)
 
@@ -82,7 +75,7 @@ def test_inference_variables_are_the_generators_and_compact_weights_reload(name,
     for n in left_out:  # training-time machinery is not shipped
         assert getattr(model, n).weights and not {id(v) for v in getattr(model, n).weights} & set(ids), n
 
-    x = patch_batch(n=1)["lr"]
+    x = patch_batch(n=1, edges=True)["lr"]
     ref = model(x).numpy()
     path = save_weights_compact(model, tmp_path / f"{name}.weights.npz")
     with np.load(path) as data:
@@ -98,7 +91,7 @@ def test_inference_variables_are_the_generators_and_compact_weights_reload(name,
 
 
 def test_edge_bce_weight_adds_the_bce_term():
-    batch = patch_batch()
+    batch = patch_batch(edges=True)
     models = {}
     for w in (0.0, 10.0):
         m = EdgeInformedSR(scale=4, preset="tiny", stage="edge", edge_bce_weight=w)

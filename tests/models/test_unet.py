@@ -4,15 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from skinsr_tf.data.resize import imresize
-from skinsr_tf.data.synthetic import generate_skin_image
 from skinsr_tf.models.unet import UNetPlusPlusSR, UNetSR
-
-
-def patch_batch(scale, hr_size=32, n=2, seed=0):
-    hr = np.stack([generate_skin_image(hr_size, hr_size, seed=seed + i) for i in range(n)]).astype(np.float32) / 255
-    lr = np.stack([np.clip(imresize(h, 1 / scale), 0, 1) for h in hr]).astype(np.float32)
-    return {"lr": lr, "hr": hr}
+from tests.models.helpers import overfit_l1, patch_batch
 
 
 @pytest.mark.parametrize("cls", [UNetSR, UNetPlusPlusSR])
@@ -55,12 +48,8 @@ def test_overfits_one_patch(cls):
     model = cls(scale=4, preset="tiny")
     model.compile()
     batch = patch_batch(4, n=1)
-    l1 = lambda: float(tf.reduce_mean(tf.abs(model(batch["lr"]) - batch["hr"])))  # noqa: E731
-    start = l1()
-    step = tf.function(model.train_step)
-    for _ in range(200):
-        step(batch)
-    assert l1() < 0.5 * start
+    start, end = overfit_l1(model, batch)
+    assert end < 0.5 * start
 
 
 @pytest.mark.parametrize("cls", [UNetSR, UNetPlusPlusSR])
