@@ -16,6 +16,10 @@ from scipy import ndimage
 
 __all__ = ["psnr_y", "ssim_y", "rgb_to_y", "laplacian_variance", "FeatureDistance", "LPIPS"]
 
+# BT.601 luma of RGB in [0, 1], range 16..235: the one definition (TF validation uses it too).
+Y_OFFSET = 16.0
+Y_WEIGHTS = (65.481, 128.553, 24.966)
+
 
 def _as_float01(image, name="image"):
     """uint8 or float [0,1] RGB -> float64 [0,1], batch shape (N,H,W,3); also says if batched."""
@@ -53,7 +57,7 @@ def _pair(sr, hr, crop_border):
 def rgb_to_y(rgb01):
     """BT.601 luma of float RGB in [0,1]: 16 + 65.481 R + 128.553 G + 24.966 B (range 16..235)."""
     rgb01 = np.asarray(rgb01, np.float64)
-    return 16.0 + rgb01 @ np.array([65.481, 128.553, 24.966])
+    return Y_OFFSET + rgb01 @ np.array(Y_WEIGHTS)
 
 
 def _result(values, batched):

@@ -11,15 +11,14 @@ and L1 of the SR image.
 import keras
 import tensorflow as tf
 
+from ..metrics import Y_WEIGHTS
 from .base import SRModel
-
-Y_WEIGHTS = (65.481, 128.553, 24.966)
 
 
 def psnr_y_tf(sr, hr, crop_border=0, max_psnr=100.0):
     """Per-image PSNR (dB) on Y, TF ops; the `skinsr_tf.metrics.psnr_y` convention.
 
-    RGB in [0, 1] (sr is clipped, not rounded), Y = 16 + 65.481 R + 128.553 G + 24.966 B,
+    RGB in [0, 1] (sr is clipped, not rounded), Y = `metrics.rgb_to_y` (its `Y_WEIGHTS`),
     `crop_border` pixels dropped per side, 10 log10(255^2 / MSE). Identical images give
     `max_psnr` instead of +inf so that a running mean stays finite.
     """

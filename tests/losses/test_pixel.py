@@ -62,3 +62,14 @@ def test_mix_ge():
 def test_ssim_loss():
     assert abs(float(ssim_loss(A, A))) < 1e-6
     assert 0 < float(ssim_loss(A, B)) < 1
+
+
+def test_ssim_loss_is_one_minus_the_ssim_metric():
+    """On Y / 255 (the metric's Y in [0, 1], L = 1), the loss is exactly 1 - `metrics.ssim_y`."""
+    from skinsr_tf.data.synthetic import generate_skin_image
+    from skinsr_tf.metrics import rgb_to_y, ssim_y
+
+    hr = generate_skin_image(40, 40, seed=3)
+    sr = np.clip(hr + np.random.default_rng(1).normal(0, 8, hr.shape), 0, 255).astype(np.uint8)
+    y = lambda img: (rgb_to_y(img / 255.0) / 255.0)[None, ..., None].astype("float32")  # noqa: E731
+    assert float(ssim_loss(y(sr), y(hr))) == pytest.approx(1 - ssim_y(sr, hr), abs=1e-5)
