@@ -36,3 +36,23 @@ def make_design(images, methods, design="groups", seed=0):
     rng.shuffle(pair_order)  # which pairs get the extra image when the split is uneven
     comparisons = [(img, *pair_order[i % len(pair_order)]) for i, img in enumerate(shuffled)]
     return sorted(comparisons)
+
+
+def balanced_sides(comparisons, rng):
+    """``{comparison id: swapped (0/1)}`` for one rater, from ``(id, method_a, method_b)`` rows.
+
+    Within each method pair, ``method_a`` is on the left in half of the comparisons (an odd
+    count gives one side one more, alternating between pairs so that the rater's total stays
+    balanced too), so no method gains from a position bias; which ones are swapped is drawn
+    from ``rng``, so each rater gets a layout of their own.
+    """
+    by_pair = {}
+    for cid, a, b in comparisons:
+        by_pair.setdefault((a, b), []).append(cid)
+    swapped, k = {}, rng.randrange(2)
+    for cids in by_pair.values():
+        rng.shuffle(cids)
+        for cid in cids:
+            swapped[cid] = k % 2
+            k += 1
+    return swapped

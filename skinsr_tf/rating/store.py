@@ -14,7 +14,7 @@ import sqlite3
 from pathlib import Path
 
 from skinsr_tf.rating import GROUPS
-from skinsr_tf.rating.design import make_design
+from skinsr_tf.rating.design import balanced_sides, make_design
 from skinsr_tf.rating.images import StudyInputError, scan_study_inputs
 
 DB_NAME = "study.sqlite"
@@ -190,14 +190,14 @@ def add_rater(study_dir, name, group, rng=None):
             cur = conn.execute("INSERT INTO raters (name, grp, token_hash, created_at) VALUES (?, ?, ?, ?)",
                                (name, group, hash_token(token), _now()))
             rater_id = cur.lastrowid
-            ids = [r[0] for r in conn.execute("SELECT id FROM comparisons ORDER BY id")]
+            rows = [tuple(r) for r in conn.execute("SELECT id, method_a, method_b FROM comparisons ORDER BY id")]
+            ids = [r[0] for r in rows]
             rng.shuffle(ids)
-            swaps = [k % 2 for k in range(len(ids))]  # each side shows method_a equally often
-            rng.shuffle(swaps)
+            swapped = balanced_sides(rows, rng)
             conn.executemany(
                 "INSERT INTO assignments (rater_id, comparison_id, position, swapped, item_token, left_token,"
                 " right_token) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(rater_id, cid, pos, swaps[pos], secrets.token_urlsafe(12),
+                [(rater_id, cid, pos, swapped[cid], secrets.token_urlsafe(12),
                   secrets.token_urlsafe(16), secrets.token_urlsafe(16)) for pos, cid in enumerate(ids)])
             conn.execute("COMMIT")
         except BaseException:

@@ -2,7 +2,7 @@ from collections import Counter
 
 import pytest
 
-from skinsr_tf.rating.design import make_design, method_pairs
+from skinsr_tf.rating.design import balanced_sides, make_design, method_pairs
 
 
 def test_groups_split_evenly_among_pairs():
@@ -43,3 +43,14 @@ def test_bad_design_inputs():
         make_design(["a"], ["m", "n"], "triplets")
     with pytest.raises(ValueError, match="two distinct methods"):
         make_design(["a"], ["m"], "groups")
+
+
+def test_balanced_sides_odd_pair_counts_keep_the_rater_total_balanced():
+    import random
+
+    rows = [(i, "a", "b") for i in range(3)] + [(i, "a", "c") for i in range(3, 6)] + [(6, "b", "c"), (7, "b", "c")]
+    for seed in range(20):
+        swapped = balanced_sides(rows, random.Random(seed))
+        assert sorted(swapped) == list(range(8)) and sum(swapped.values()) == 4
+        assert {sum(swapped[i] for i in range(3)), sum(swapped[i] for i in range(3, 6))} == {1, 2}
+        assert swapped[6] + swapped[7] == 1

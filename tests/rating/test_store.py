@@ -113,6 +113,44 @@ def test_rater_assignments_votes_are_idempotent(tmp_path):
         conn.close()
 
 
+def _left_methods(study, token):
+    """{comparison id: name of the method shown on the left} as this rater's browser gets it."""
+    conn = store.connect(study)
+    try:
+        rater_id = store.rater_for_token(conn, token)["id"]
+        rows = conn.execute("SELECT comparison_id, left_token FROM assignments WHERE rater_id = ?",
+                            (rater_id,)).fetchall()
+        method_of_path = {r["path"]: r["name"] for r in conn.execute(
+            "SELECT a.path, m.name FROM assets a JOIN methods m ON m.id = a.method_id")}
+        return {r["comparison_id"]: method_of_path[store.image_for_token(conn, rater_id, r["left_token"])[0]]
+                for r in rows}
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("design, n_images", [("groups", 36), ("all-pairs", 12)])
+def test_each_method_is_on_the_left_half_the_time_in_a_pattern_per_rater(tmp_path, design, n_images):
+    """Position bias: per rater, every method is shown left in exactly half of its comparisons
+    (12 per method pair here, an even number), and raters get different layouts."""
+    study, _ = make_study(tmp_path, n_images=n_images, design=design)
+    conn = store.connect(study)
+    try:
+        pairs = {r["id"]: {r["a"], r["b"]} for r in conn.execute(
+            "SELECT c.id, ma.name AS a, mb.name AS b FROM comparisons c"
+            " JOIN methods ma ON ma.id = c.method_a JOIN methods mb ON mb.id = c.method_b")}
+    finally:
+        conn.close()
+    layouts = []
+    for name in ("Dr A", "Dr B"):
+        left = _left_methods(study, store.add_rater(study, name, "dermatologist"))
+        assert set(left) == set(pairs) and all(left[c] in pairs[c] for c in pairs)
+        for method in METHODS:
+            shown = [c for c in pairs if method in pairs[c]]
+            assert len(shown) == 24 and sum(left[c] == method for c in shown) == 12, (name, method)
+        layouts.append(left)
+    assert layouts[0] != layouts[1]
+
+
 def test_admin_token_rotation(tmp_path):
     study, old = make_study(tmp_path, n_images=2)
     new = store.rotate_admin_token(study)
