@@ -1,14 +1,16 @@
 import json
 import shutil
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from skinsr_tf.data.dataset import (MANIFEST_NAME, build_manifest, load_manifest, make_dataset,
+from skinsr_tf.data import dataset
+from skinsr_tf.data.dataset import (MANIFEST_NAME, SPLITS, build_manifest, load_manifest, make_dataset,
                                     split_files)
 from skinsr_tf.data.edges import canny
-from skinsr_tf.data.io import read_image
+from skinsr_tf.data.io import list_images, read_image
 from skinsr_tf.data.resize import imresize
 from skinsr_tf.data.synthetic import write_synthetic_set
 
@@ -35,6 +37,32 @@ def test_split_deterministic_ratios_and_order_independent():
     assert sorted(a["train"] + a["dev"] + a["test"]) == names
     small = split_files(names[:3], seed=0)
     assert len(small["train"]) == 3 and small["dev"] == small["test"] == []
+
+
+def test_train_dev_test_pipelines_read_disjoint_files_of_the_manifest(tmp_path, monkeypatch):
+    """No leakage: each split's pipeline reads exactly the manifest's files of that split, and
+    the three sets are pairwise disjoint and cover the folder."""
+    root = tmp_path / "data"
+    write_synthetic_set(root, n=30, size=24, seed=0)
+    read = {split: set() for split in SPLITS}
+    reading = []
+    original = dataset._read_or_empty
+
+    def spy(path, k=0):
+        read[reading[-1]].add(path.decode())
+        return original(path, k)
+
+    monkeypatch.setattr(dataset, "_read_or_empty", spy)
+    for split in SPLITS:
+        reading.append(split)
+        for _ in make_dataset(root, split=split, scale=4, crop=16, batch_size=4, seed=0):
+            pass
+    manifest = load_manifest(root / MANIFEST_NAME)
+    assert read == {split: {str(Path(manifest["root"]) / r) for r in manifest[split]} for split in SPLITS}
+    assert [len(read[s]) for s in SPLITS] == [24, 3, 3]
+    for a, b in [("train", "dev"), ("train", "test"), ("dev", "test")]:
+        assert not read[a] & read[b], (a, b)
+    assert set.union(*read.values()) == {str(p) for p in list_images(Path(manifest["root"]))}
 
 
 def test_manifest_written_relative_and_reused(tmp_path, data_dir):
