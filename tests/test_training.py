@@ -1,5 +1,6 @@
 """Training runner: checkpoints, resume after SIGKILL, NaN guard, LR plateau, distribution."""
 
+import io
 import json
 import os
 import signal
@@ -128,6 +129,45 @@ def test_train_writes_a_run_folder_that_load_model_rebuilds(tmp_path, data_dir):
     np.testing.assert_array_equal(model(x).numpy(), loaded(x).numpy())
     with pytest.raises(FileExistsError, match="resume"):
         training.train("unet", {"scale": 4, "preset": "tiny"}, output_dir=out, data_dir=data_dir, steps=5)
+
+
+def test_checkpoint_write_failing_midway_keeps_the_previous_one_for_resume(tmp_path, data_dir, monkeypatch, capsys):
+    """A write that dies after a partial write (full disk, kill) leaves no checkpoint under the new
+    name, the previous one byte for byte, and --resume continues from it."""
+    run = dict(model_name="unet", model_kwargs={"scale": 4, "preset": "tiny"}, output_dir=tmp_path,
+               data_dir=data_dir, steps_per_epoch=2, batch_size=2, crop=32, val_batches=1, verbose=0)
+    training.train(steps=2, **run)
+    ckpt_dir = tmp_path / training.CHECKPOINT_DIR
+    before = (ckpt_dir / "ckpt-2.npz").read_bytes()
+
+    real_savez = np.savez
+
+    def savez_then_fail(file, *args, **kwargs):
+        buf = io.BytesIO()
+        real_savez(buf, *args, **kwargs)
+        data = buf.getvalue()[: buf.tell() // 2]
+        if isinstance(file, (str, os.PathLike)):
+            Path(file).write_bytes(data)
+        else:
+            file.write(data)
+        raise OSError(28, "No space left on device (simulated)")
+
+    monkeypatch.setattr(np, "savez", savez_then_fail)
+    with pytest.raises(OSError, match="No space left"):
+        training.train(steps=4, resume=True, **run)
+    monkeypatch.undo()
+    assert [s for s, _ in training.list_checkpoints(ckpt_dir)] == [2]
+    assert (ckpt_dir / "ckpt-2.npz").read_bytes() == before
+    model = UNetSR(scale=4, preset="tiny")
+    model.compile()
+    assert training.restore_checkpoint(model, ckpt_dir / "ckpt-2.npz") == 2
+
+    capsys.readouterr()
+    training.train(steps=4, resume=True, **{**run, "verbose": 1})
+    assert f"Resumed from {ckpt_dir / 'ckpt-2.npz'} at step 2" in capsys.readouterr().out
+    assert [s for s, _ in training.list_checkpoints(ckpt_dir)] == [2, 4]
+    assert training.restore_checkpoint(model, ckpt_dir / "ckpt-4.npz") == 4
+    assert int(model.optimizer.iterations.numpy()) == 4  # 2 restored + 2 new steps
 
 
 @pytest.mark.slow
