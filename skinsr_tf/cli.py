@@ -176,7 +176,12 @@ def _eval(args):
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    status = args.func(args)
+    from skinsr_tf._require import TensorFlowMissingError
+
+    try:
+        status = args.func(args)
+    except TensorFlowMissingError as err:
+        return _fail(str(err))
     return int(status or 0)
 
 

@@ -154,6 +154,9 @@ class FeatureDistance:
     def load(self):
         """Load the backbone now (raises BackboneUnavailable); called lazily by __call__."""
         if self._model is None:
+            from skinsr_tf._require import require_tensorflow
+
+            require_tensorflow()
             import tensorflow as tf
 
             from skinsr_tf import backbones
@@ -211,6 +214,9 @@ class LPIPS:
     def load(self):
         if self._fn is not None:
             return self
+        from skinsr_tf._require import require_tensorflow
+
+        require_tensorflow()
         import tensorflow as tf
 
         from skinsr_tf import backbones

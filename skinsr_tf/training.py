@@ -25,7 +25,11 @@ import os
 import re
 from pathlib import Path
 
-import keras
+from skinsr_tf._require import require_tensorflow
+
+require_tensorflow()
+
+import keras  # noqa: E402 (after the check, so a missing TensorFlow reads as one line)
 import numpy as np
 
 CONFIG_NAME = "config.json"

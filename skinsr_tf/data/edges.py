@@ -12,7 +12,12 @@ result exactly when it converges.
 from __future__ import annotations
 
 import numpy as np
-import tensorflow as tf
+
+from skinsr_tf._require import require_tensorflow
+
+require_tensorflow()
+
+import tensorflow as tf  # noqa: E402 (after the check, so a missing TensorFlow reads as one line)
 
 # skimage.color.rgb2gray weights (BT.709 luma) -- what the report's Canny input uses
 RGB2GRAY_SKIMAGE = (0.2125, 0.7154, 0.0721)

@@ -3,6 +3,10 @@
 Names are importable from here lazily (no TensorFlow import at package import).
 """
 
+from skinsr_tf._require import require_tensorflow
+
+require_tensorflow()
+
 _PUBLIC = {
     "discriminator_loss": "adversarial",
     "generator_loss": "adversarial",

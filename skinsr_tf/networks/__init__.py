@@ -3,6 +3,10 @@
 The builders are importable from here lazily, so importing the package does not import TensorFlow.
 """
 
+from skinsr_tf._require import require_tensorflow
+
+require_tensorflow()
+
 _PUBLIC = {
     "build_edgeconnect_generator": "edgeconnect",
     "build_patch_discriminator": "discriminator",
