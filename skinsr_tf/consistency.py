@@ -223,32 +223,28 @@ def heat_overlay(sr, values, vmax, label):
     grey = _as_float(sr) @ np.array([0.299, 0.587, 0.114], np.float32)
     h, w = grey.shape
     dpi = 100.0
-    bar = 1.3  # inches for the colour bar and its labels
-    fig = Figure(figsize=(w / dpi + bar, max(h / dpi, 2.0)), dpi=dpi)
+    fig_w, fig_h = w / dpi + 1.0, max(h, 240) / dpi  # 1 inch for the colour bar and its labels
+    fig = Figure(figsize=(fig_w, fig_h), dpi=dpi)
     FigureCanvasAgg(fig)
-    ax = fig.add_axes([0.0, 0.0, (w / dpi) / (w / dpi + bar), min(1.0, (h / dpi) / max(h / dpi, 2.0))])
+    ax = fig.add_axes([0.0, 0.0, (w / dpi) / fig_w, 1.0])
     ax.imshow(0.35 + 0.5 * grey, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
     norm = np.clip(np.asarray(values, np.float32) / float(vmax), 0.0, 1.0)
     heat = matplotlib.colormaps["inferno"](norm)
     heat[..., 3] = 0.15 + 0.85 * norm  # faint where nothing was invented, opaque where much was
-    im = ax.imshow(heat, interpolation="nearest")
+    ax.imshow(heat, interpolation="nearest")
     ax.axis("off")
-    cax = fig.add_axes([(w / dpi + 0.15) / (w / dpi + bar), 0.1, 0.12 / (w / dpi + bar), 0.8])
+    cax = fig.add_axes([(w / dpi + 0.12) / fig_w, 0.08, 0.12 / fig_w, 0.84])
     sm = matplotlib.cm.ScalarMappable(norm=matplotlib.colors.Normalize(0.0, vmax), cmap="inferno")
     cb = fig.colorbar(sm, cax=cax, extend="max")
     cb.set_label(label, fontsize=8)
     cb.ax.tick_params(labelsize=7)
-    del im
     fig.canvas.draw()
     return np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
 
 
 def map_images(sr, lr, scale, names=("invented", "contradiction"), model=None, **sr_kwargs):
-    """{name: heat-map overlay (uint8 RGB)} for :func:`detail_maps`' maps, on fixed scales
-    (``MAP_SCALES``, grey levels) so that images can be compared with each other."""
+    """{name: heat-map overlay (uint8 RGB)} for :func:`detail_maps`' maps (what each measures is
+    said there), on fixed scales (``MAP_SCALES``, grey levels) so that images can be compared."""
     maps = detail_maps(sr, lr, scale, model=model if "uncertainty" in names else None, **sr_kwargs)
-    units = {"invented": "invented detail: local RMS of the null-space part",
-             "contradiction": "contradiction: |downscaled SR - LR|",
-             "uncertainty": "uncertainty: std of the 8 self-ensemble passes"}
-    return {name: heat_overlay(sr, maps[name], MAP_SCALES[name],
-                               f"{units[name]} (8-bit grey levels)") for name in names}
+    return {name: heat_overlay(sr, maps[name], MAP_SCALES[name], f"{name} (8-bit grey levels)")
+            for name in names}
