@@ -163,7 +163,7 @@ def lr_psnr(sr, lr, scale):
     return float("inf") if mse == 0 else 10.0 * np.log10(255.0 ** 2 / mse)
 
 
-def _local_rms(values, size):
+def local_rms(values, size):
     """sqrt of the mean of values^2 over a size x size window (reflect border); float32."""
     from scipy import ndimage
 
@@ -195,7 +195,7 @@ def detail_maps(sr, lr, scale, model=None, window=None, **sr_kwargs):
     contradiction = np.sqrt(np.mean(resid ** 2, axis=2)) * 255.0
     contradiction = np.repeat(np.repeat(contradiction, scale, axis=0), scale, axis=1)
     null = null_space_part(sr, scale)
-    invented = _local_rms(np.sqrt(np.mean(null ** 2, axis=2)) * 255.0, window)
+    invented = local_rms(np.sqrt(np.mean(null ** 2, axis=2)) * 255.0, window)
     maps = {"contradiction": contradiction.astype(np.float32), "invented": invented}
     if model is not None:
         if int(model.scale) != int(scale):

@@ -432,13 +432,14 @@ def save_panel(path, lr, outputs, hr, scale, rows=None):
     for ax, (label, img, _) in zip(axes[1], images):
         ax.axis("off")
         if img is lr_big:
-            ax.text(0.5, 0.5, f"invented detail\n(local RMS of the\nnull-space part,\n"
-                              f"grey levels, 0-{vmax:g})", ha="center", va="center", fontsize=8)
+            ax.text(0.0, 0.5, "invented detail\n(local RMS of\nthe null-space\npart, 8-bit\ngrey levels)",
+                    ha="left", va="center", fontsize=8, transform=ax.transAxes)
+            legend_ax = ax
             continue
         invented = detail_maps(img, lr, scale)["invented"]
         shown = ax.imshow(invented, cmap="inferno", vmin=0.0, vmax=vmax, interpolation="nearest")
         ax.set_title(f"mean {invented.mean():.2f}", fontsize=8)
-    fig.colorbar(shown, ax=axes[1].tolist(), shrink=0.8, extend="max", pad=0.01)
+    fig.colorbar(shown, cax=legend_ax.inset_axes([0.72, 0.05, 0.1, 0.9]), extend="max")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
