@@ -114,6 +114,10 @@ def project(sr, lr, scale, iterations=4):
     ``iterations`` times (alternating projections), ending with a projection. ``sr``: float
     (H, W, 3) in [0, 1]; ``lr``: float (H/s, W/s, 3) in [0, 1] (the photograph). Returns float32.
     Only the null-space part of ``sr`` (the invented detail) survives unchanged.
+
+    After rounding to 8 bits the LR-PSNR is about 70 dB for LRs made by the degradation, about
+    60 dB for JPEG-compressed (quality 60) or noisy (sigma 8) ones; an LR that no image in [0, 1]
+    downscales to (white noise) stays short of it, as clipping must break the equality there.
     """
     x = np.array(sr, np.float32, copy=True)
     lr = np.asarray(lr, np.float32)
