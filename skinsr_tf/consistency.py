@@ -223,7 +223,6 @@ def heat_overlay(sr, values, vmax, label):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    sr = io.to_rgb_uint8(sr) if np.asarray(sr).dtype == np.uint8 else _as_float(sr)
     grey = _as_float(sr) @ np.array([0.299, 0.587, 0.114], np.float32)
     h, w = grey.shape
     dpi = 100.0

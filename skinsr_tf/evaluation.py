@@ -14,15 +14,17 @@ each method super-resolves the uint8 LR, and the output is scored against the HR
 Methods: ``bicubic`` (numpy MATLAB bicubic), ``NAME`` (shipped weights,
 ``registry.get_model_class(NAME).from_pretrained(scale=s)``), ``NAME=PATH`` (a training run folder
 or a ``.keras`` file, ``registry.load_model(PATH)``); ``+consistent`` and / or ``+ensemble`` after
-NAME (``edge_sisr+consistent``) call ``super_resolve`` with that option. A method that cannot be loaded for a scale,
-and a backbone without weights, is reported as unavailable instead of stopping the run.
+NAME (``edge_sisr+consistent``) call ``super_resolve`` with that option. A method that cannot be
+loaded for a scale, and a backbone without weights, is reported as unavailable instead of stopping
+the run.
 
 Outputs in ``output_dir``: ``table_x{s}.md`` (also printed), ``metrics.csv`` (one row per scale,
 method and image, plus a ``MEAN`` row per scale and method), ``results.json`` and
 ``figure_x{s}_{k}_{image}.png``. ``results.json`` layout::
 
     {"x4": {"bicubic": {"psnr_y": .., "ssim_y": .., "laplacian_variance": .., "vgg16_distance": ..,
-                        "resnet50_distance": .., "lpips": .., "seconds_per_image": .., "n_images": ..},
+                        "resnet50_distance": .., "lpips": .., "seconds_per_image": .., "lr_psnr": ..,
+                        "invented_mean": .., "n_images": ..},
             "unet": {... all metrics null ..., "unavailable": "reason"}},
      "x8": {...},
      "hr_laplacian_variance": {"x4": .., "x8": ..},

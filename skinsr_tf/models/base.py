@@ -171,7 +171,7 @@ class SRModel(keras.Model):
             out = self._tiled(lr, int(tile_size), tile_overlap, batch_size)
         else:
             out = self._predict(lr[None])[0]
-        return out[: h * s, : w * s]
+        return out[: h * s, : w * s].astype(np.float32, copy=False)
 
     def _tiled(self, lr, tile_size, tile_overlap, batch_size):
         s = self.scale
