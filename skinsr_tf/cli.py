@@ -38,6 +38,15 @@ def build_parser():
     p.add_argument("--batch-size", type=int, default=None,
                    help="tiles per forward pass (default: the model's, 4; 1 for the full SPSR)")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    p.add_argument("--consistent", action="store_true",
+                   help="project the output onto the images whose MATLAB-bicubic downscale is the "
+                        "input: nothing in it contradicts the photograph")
+    p.add_argument("--ensemble", action="store_true",
+                   help="average 8 passes over flips and rotations (8 times slower, a little more accurate)")
+    p.add_argument("--maps", action="store_true",
+                   help="also write NAME_invented.png and NAME_contradiction.png: heat maps over the "
+                        "output of the detail the photograph cannot support and of where the output "
+                        "contradicts it (scales in 8-bit grey levels on their colour bars)")
     p.set_defaults(func=_upscale)
 
     p = sub.add_parser("synth", help="write a set of procedural skin images",
@@ -135,12 +144,15 @@ def _upscale(args):
         bar = tqdm(todo, unit="img", desc=f"{model.model_name} x{model.scale}", file=sys.stderr)
         for src, dst in bar:
             try:
-                sr = model.super_resolve(src, tile_size=args.tile, batch_size=args.batch_size)
+                sr = model.super_resolve(src, tile_size=args.tile, batch_size=args.batch_size,
+                                         consistent=args.consistent, ensemble=args.ensemble)
             except ImageReadError as err:
                 failed.append((src, str(err)))
                 tqdm.write(f"error: {err}", file=sys.stderr)
                 continue
             write_image(dst, sr)
+            if args.maps:
+                write_detail_maps(src, dst, sr, model.scale)
             written += 1
     print(f"{written} written, {len(skipped)} skipped (existing), {len(failed)} failed -> {out_dir}",
           file=sys.stderr)
@@ -150,6 +162,17 @@ def _upscale(args):
             print(f"  {why}" if str(path) in why else f"  {path}: {why}", file=sys.stderr)
         return 1
     return 0
+
+
+def write_detail_maps(src, dst, sr, scale):
+    """`dst`'s `_invented.png` and `_contradiction.png` siblings: heat maps of `sr` against the
+    photograph `src` (skinsr_tf.consistency.map_images), written with `write_image`."""
+    from skinsr_tf.consistency import map_images
+    from skinsr_tf.data.io import read_image, write_image
+
+    dst = Path(dst)
+    for name, image in map_images(sr, read_image(src), scale).items():
+        write_image(dst.with_name(f"{dst.stem}_{name}.png"), image)
 
 
 def _synth(args):

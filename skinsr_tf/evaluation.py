@@ -6,19 +6,25 @@ each method super-resolves the uint8 LR, and the output is scored against the HR
 * PSNR-Y, SSIM-Y with crop_border = s (BasicSR convention);
 * variance of the Laplacian of the whole SR image (the HR value is given in the table header);
 * VGG16 / ResNet50 feature distances and LPIPS on the whole images (see :mod:`skinsr_tf.metrics`);
-* seconds per image of the SR step alone (the first image is run once untimed to warm up).
+* seconds per image of the SR step alone (the first image is run once untimed to warm up);
+* LR-PSNR: PSNR between the SR image downscaled (MATLAB bicubic) and the LR it came from, and
+  the mean of the ``invented`` map, the detail no LR can confirm or refute
+  (:mod:`skinsr_tf.consistency`; grey levels).
 
 Methods: ``bicubic`` (numpy MATLAB bicubic), ``NAME`` (shipped weights,
 ``registry.get_model_class(NAME).from_pretrained(scale=s)``), ``NAME=PATH`` (a training run folder
-or a ``.keras`` file, ``registry.load_model(PATH)``). A method that cannot be loaded for a scale,
-and a backbone without weights, is reported as unavailable instead of stopping the run.
+or a ``.keras`` file, ``registry.load_model(PATH)``); ``+consistent`` and / or ``+ensemble`` after
+NAME (``edge_sisr+consistent``) call ``super_resolve`` with that option. A method that cannot be
+loaded for a scale, and a backbone without weights, is reported as unavailable instead of stopping
+the run.
 
 Outputs in ``output_dir``: ``table_x{s}.md`` (also printed), ``metrics.csv`` (one row per scale,
 method and image, plus a ``MEAN`` row per scale and method), ``results.json`` and
 ``figure_x{s}_{k}_{image}.png``. ``results.json`` layout::
 
     {"x4": {"bicubic": {"psnr_y": .., "ssim_y": .., "laplacian_variance": .., "vgg16_distance": ..,
-                        "resnet50_distance": .., "lpips": .., "seconds_per_image": .., "n_images": ..},
+                        "resnet50_distance": .., "lpips": .., "seconds_per_image": .., "lr_psnr": ..,
+                        "invented_mean": .., "n_images": ..},
             "unet": {... all metrics null ..., "unavailable": "reason"}},
      "x8": {...},
      "hr_laplacian_variance": {"x4": .., "x8": ..},
@@ -43,7 +49,8 @@ from skinsr_tf import metrics
 log = logging.getLogger(__name__)
 
 METRIC_KEYS = ("psnr_y", "ssim_y", "laplacian_variance", "vgg16_distance", "resnet50_distance",
-               "lpips", "seconds_per_image")
+               "lpips", "seconds_per_image", "lr_psnr", "invented_mean")
+SR_OPTIONS = ("consistent", "ensemble")  # NAME+OPTION method suffixes -> super_resolve(OPTION=True)
 _DEEP = ("vgg16_distance", "resnet50_distance", "lpips")
 
 
@@ -137,10 +144,14 @@ def _bicubic(scale):
 def load_method(spec, scale):
     """-> (label, fn(lr uint8) -> sr uint8). Raises if the method cannot be loaded at this scale."""
     name, _, path = spec.partition("=")
-    name = name.strip()
+    name, *options = [part.strip() for part in name.split("+")]
     if not name:
         raise ValueError(f"bad method {spec!r}; expected NAME or NAME=PATH")
-    if name == "bicubic" and not path:
+    unknown = sorted(set(options) - set(SR_OPTIONS))
+    if unknown:
+        raise ValueError(f"bad method {spec!r}: unknown option {'+'.join(unknown)} "
+                         f"(options: {', '.join(SR_OPTIONS)})")
+    if name == "bicubic" and not path and not options:
         return name, _bicubic(scale)
     from skinsr_tf.models import registry
 
@@ -151,6 +162,10 @@ def load_method(spec, scale):
     model_scale = int(getattr(model, "scale", scale))
     if model_scale != scale:
         raise ValueError(f"{spec}: the model is x{model_scale}, not x{scale}")
+    if options:
+        import functools
+
+        return name, functools.partial(model.super_resolve, **{opt: True for opt in options})
     return name, model.super_resolve
 
 
@@ -188,14 +203,21 @@ class _DeepMetrics:
         return {key: (float(self.fns[key](sr, hr)) if key in self.fns else None) for key in _DEEP}
 
 
-def score(sr, hr, scale, deep=None):
-    """All Table-1 metrics of one uint8 SR image against its HR image (no timing)."""
+def score(sr, hr, scale, deep=None, lr=None):
+    """All Table-1 metrics of one uint8 SR image against its HR image (no timing), and given the
+    LR, its LR-PSNR and mean invented detail."""
     row = {
         "psnr_y": metrics.psnr_y(sr, hr, crop_border=scale),
         "ssim_y": metrics.ssim_y(sr, hr, crop_border=scale),
         "laplacian_variance": metrics.laplacian_variance(sr),
     }
     row.update(deep(sr, hr) if deep is not None else {k: None for k in _DEEP})
+    row.update(lr_psnr=None, invented_mean=None)
+    if lr is not None:
+        from skinsr_tf import consistency
+
+        row["lr_psnr"] = consistency.lr_psnr(sr, lr, scale)
+        row["invented_mean"] = float(consistency.detail_maps(sr, lr, scale)["invented"].mean())
     return row
 
 
@@ -261,7 +283,7 @@ def evaluate(hr_paths, scales=(4, 8), methods=("bicubic",), output_dir="outputs/
                 if sr.shape != hr.shape or sr.dtype != np.uint8:
                     raise ValueError(f"method {label} returned {sr.dtype} {sr.shape} for {path}, "
                                      f"expected uint8 {hr.shape}")
-                row = score(sr, hr, s, deep)
+                row = score(sr, hr, s, deep, lr=lr)
                 row["seconds_per_image"] = dt
                 rows[label].append(row)
                 csv_rows.append({"scale": s, "method": label, "image": str(path), **row})
@@ -333,16 +355,17 @@ def format_table(scale, means, hr_lapvar, n_images, source=None, metric_status=N
     """Markdown Table 1 for one scale."""
     lap = "LapVar" if hr_lapvar is None else f"LapVar (HR {hr_lapvar:.1f})"
     head = ["Method", "PSNR-Y (dB) ↑", "SSIM-Y ↑", lap, "VGG16 dist ↓", "ResNet50 dist ↓",
-            "LPIPS ↓", "s / image"]
+            "LPIPS ↓", "s / image", "LR-PSNR (dB) ↑", "invented (mean)"]
     digits = {"psnr_y": 2, "ssim_y": 4, "laplacian_variance": 1, "vgg16_distance": 3,
-              "resnet50_distance": 3, "lpips": 4, "seconds_per_image": 3}
+              "resnet50_distance": 3, "lpips": 4, "seconds_per_image": 3, "lr_psnr": 2,
+              "invented_mean": 2}
     title = f"**x{scale}**, {n_images} image{'s' if n_images != 1 else ''}"
     lines = [title + (f" ({source})" if source else ""), "",
-             "| " + " | ".join(head) + " |", "|" + "|".join(["---"] + ["---:"] * 7) + "|"]
+             "| " + " | ".join(head) + " |", "|" + "|".join(["---"] + ["---:"] * len(digits)) + "|"]
     notes = []
     for label, m in means.items():
         if m.get("unavailable"):
-            lines.append(f"| {label} | " + " | ".join(["unavailable"] * 7) + " |")
+            lines.append(f"| {label} | " + " | ".join(["unavailable"] * len(digits)) + " |")
             notes.append(f"- {label}: {_short(m['unavailable'])}")
             continue
         lines.append(f"| {label} | " + " | ".join(_fmt(m[k], d) for k, d in digits.items()) + " |")
@@ -369,7 +392,11 @@ def textured_box(hr, size):
 
 
 def save_panel(path, lr, outputs, hr, scale, rows=None):
-    """Figure-5-style panel: LR (nearest) | each method | HR, each with a magnified inset."""
+    """Figure-5-style panel: LR (nearest) | each method | HR, each with a magnified inset; below,
+    each image's invented-detail map (:func:`skinsr_tf.consistency.detail_maps`: what no LR can
+    confirm or refute; for the HR image, the detail the camera lost), on one colour scale."""
+    from skinsr_tf.consistency import MAP_SCALES, detail_maps
+
     import matplotlib
 
     matplotlib.use("Agg")
@@ -385,7 +412,7 @@ def save_panel(path, lr, outputs, hr, scale, rows=None):
     # Put the magnified inset in the corner diagonally opposite the box, so both stay visible.
     inset_x = 0.0 if x + size / 2 > w / 2 else 0.58
     inset_y = 0.58 if y + size / 2 > h / 2 else 0.0  # axes coordinates: y grows upwards
-    fig, axes = plt.subplots(1, len(images), figsize=(2.6 * len(images), 2.6 * h / w + 0.5),
+    fig, axes = plt.subplots(2, len(images), figsize=(2.6 * len(images), 2 * (2.6 * h / w + 0.5)),
                              squeeze=False)
     for ax, (label, img, row) in zip(axes[0], images):
         ax.imshow(img, interpolation="nearest")
@@ -403,6 +430,18 @@ def save_panel(path, lr, outputs, hr, scale, rows=None):
                 label += f" / LPIPS {row['lpips']:.3f}"
         ax.set_title(label, fontsize=8)
         ax.axis("off")
+    vmax = MAP_SCALES["invented"]
+    for ax, (label, img, _) in zip(axes[1], images):
+        ax.axis("off")
+        if img is lr_big:
+            ax.text(0.0, 0.5, "invented detail\n(local RMS of\nthe null-space\npart, 8-bit\ngrey levels)",
+                    ha="left", va="center", fontsize=8, transform=ax.transAxes)
+            legend_ax = ax
+            continue
+        invented = detail_maps(img, lr, scale)["invented"]
+        shown = ax.imshow(invented, cmap="inferno", vmin=0.0, vmax=vmax, interpolation="nearest")
+        ax.set_title(f"mean {invented.mean():.2f}", fontsize=8)
+    fig.colorbar(shown, cax=legend_ax.inset_axes([0.72, 0.05, 0.1, 0.9]), extend="max")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -100,3 +100,22 @@ def test_eval_passes_flags_to_absl(capsys):
     # Flags after "eval" reach skinsr_tf.evaluation's absl parser: an unknown one is refused there.
     assert cli.main(["eval", "--no_such_eval_flag=1"]) != 0
     assert "no_such_eval_flag" in capsys.readouterr().err
+
+
+def test_upscale_consistent_ensemble_and_detail_maps(tmp_path, capsys):
+    from skinsr_tf.consistency import lr_psnr
+    from skinsr_tf.data.synthetic import generate_skin_image
+
+    lr = generate_skin_image(24, 32, seed=1)
+    Image.fromarray(lr).save(tmp_path / "lesion.png")
+    out = tmp_path / "out"
+    status = cli.main(["upscale", str(tmp_path / "lesion.png"), "-o", str(out), "--model", "bicubic",
+                       "--scale", "4", "--consistent", "--ensemble", "--maps"])
+    assert status == 0, capsys.readouterr().err
+    sr = np.asarray(Image.open(out / "lesion.png"))
+    assert sr.shape == (96, 128, 3)
+    assert lr_psnr(sr, lr, 4) >= max(50.0, lr_psnr(imresize(lr, 4), lr, 4) + 3)  # bicubic alone blurs
+    for name in ("invented", "contradiction"):
+        overlay = np.asarray(Image.open(out / f"lesion_{name}.png"))
+        assert overlay.shape[0] >= 96 and overlay.shape[1] > 128  # the map plus its colour bar
+        assert overlay.std() > 5  # a picture, not a blank

@@ -98,3 +98,24 @@ def test_method_labels_unique():
     labels = evaluation._method_labels(["bicubic", "unet=a/run", "unet=b/run", "spsr=c"])
     assert labels == {"bicubic": "bicubic", "unet=a/run": "unet=a/run", "unet=b/run": "unet=b/run",
                       "spsr=c": "spsr"}
+
+
+def test_lr_psnr_and_invented_columns_and_sr_options(hr_dir, tmp_path, capsys):
+    from PIL import Image
+
+    paths, _ = evaluation.resolve_images(hr_dir=hr_dir)
+    out = tmp_path / "eval"
+    results = evaluation.evaluate(paths[:2], scales=[4], output_dir=out, figures=1,
+                                  methods=["bicubic", "bicubic+consistent", "bicubic+ensemble+consistent",
+                                           "bicubic+sharpest"])
+    x4 = results["x4"]
+    assert x4["bicubic"]["invented_mean"] < 1.0  # bicubic invents nothing but its 8-bit rounding
+    assert x4["bicubic+consistent"]["lr_psnr"] >= 50.0 > x4["bicubic"]["lr_psnr"]
+    assert x4["bicubic+ensemble+consistent"]["lr_psnr"] >= 50.0
+    assert "unknown option sharpest" in x4["bicubic+sharpest"]["unavailable"]
+    table = (out / "table_x4.md").read_text()
+    assert "LR-PSNR (dB)" in table and "invented (mean)" in table
+    row = next(line for line in table.splitlines() if line.startswith("| bicubic+consistent |"))
+    assert len(row.split("|")) == len(table.splitlines()[2].split("|"))  # one cell per column
+    fig = Image.open(next(out.glob("figure_x4_*.png")))
+    assert fig.height > 0.4 * fig.width  # 6 square panels: the image row and the invented-detail row

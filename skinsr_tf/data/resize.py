@@ -56,6 +56,12 @@ def _resize_axis(a: np.ndarray, axis: int, scale: float) -> np.ndarray:
     return np.moveaxis(out.reshape((m.shape[0],) + moved.shape[1:]), 0, axis)
 
 
+def resize_matrix(in_len: int, scale: float):
+    """The sparse (ceil(scale * in_len), in_len) float64 matrix that :func:`imresize` applies along
+    one axis (a scipy CSR matrix): ``imresize(x, scale)`` of a float image is ``Rh @ x @ Rw.T``."""
+    return _weight_matrix(int(in_len), _output_length(int(in_len), float(scale)), float(scale))
+
+
 def imresize(image: np.ndarray, scale: float) -> np.ndarray:
     """Resize like MATLAB ``imresize(image, scale, 'bicubic')`` (antialiased when downscaling).
 

@@ -96,7 +96,8 @@ class SRModel(keras.Model):
             self._predict_fn = tf.function(lambda x: self(x, training=False), reduce_retracing=True)
         return self._predict_fn(tf.convert_to_tensor(batch, tf.float32)).numpy()
 
-    def super_resolve(self, image, tile_size=None, tile_overlap=None, batch_size=None):
+    def super_resolve(self, image, tile_size=None, tile_overlap=None, batch_size=None,
+                      consistent=False, ensemble=False):
         """Super-resolve one image of any size; returns (H*s, W*s, 3) uint8 RGB.
 
         `image`: a path, a PIL image or an ndarray (grey, RGB, RGBA, uint8/uint16/float in [0, 1]).
@@ -107,16 +108,55 @@ class SRModel(keras.Model):
         gets weight 0 (its padding replaced real neighbours), then a raised cosine rises to 1, so
         the weights of neighbouring tiles sum to 1. `batch_size` tiles (None: `default_tile_batch`)
         go through one forward pass of a fixed shape (one tf.function trace per tile shape).
+        `ensemble=True`: the mean of 8 passes over the flips and rotations of the image (EDSR's
+        self-ensemble; 8 times the cost), see `self_ensemble`. `consistent=True`: the blended
+        output is projected onto the images whose MATLAB-bicubic downscale equals the input
+        (`skinsr_tf.consistency.project`): nothing in it contradicts the photograph, and only
+        the detail no photograph can confirm or refute is left as the network painted it.
         """
+        lr8 = self._read(image)
+        lr = lr8.astype(np.float32) / 255.0
+        if ensemble:
+            out = self.self_ensemble(lr8, tile_size, tile_overlap, batch_size)[0]
+        else:
+            out = self._sr_float(lr, tile_size, tile_overlap, batch_size)
+        if consistent:
+            from skinsr_tf.consistency import project
+
+            out = project(out, lr, self.scale)
+        return _to_uint8(out)
+
+    @staticmethod
+    def _read(image):
         from skinsr_tf.data import io
 
         if isinstance(image, (str, os.PathLike)):
-            lr = io.read_image(image)
-        else:
-            lr = io.to_rgb_uint8(image)
+            return io.read_image(image)
+        return io.to_rgb_uint8(image)
+
+    def self_ensemble(self, image, tile_size=None, tile_overlap=None, batch_size=None):
+        """The 8 passes over the image's flips and rotations, each turned back: returns their mean
+        (float32 (H*s, W*s, 3) in [0, 1]) and per-pixel spread (float32 (H*s, W*s): standard
+        deviation over the passes, RMS over RGB, in [0, 1] units). Arguments as `super_resolve`."""
+        lr = self._read(image).astype(np.float32) / 255.0
+        mean = m2 = None
+        for n, (k, flip) in enumerate(ENSEMBLE_TRANSFORMS, start=1):
+            out = self._sr_float(np.ascontiguousarray(_transform(lr, k, flip)),
+                                 tile_size, tile_overlap, batch_size)
+            out = _untransform(out, k, flip)
+            if mean is None:
+                mean, m2 = out.copy(), np.zeros_like(out)
+                continue
+            delta = out - mean  # Welford: no large sums of squares in float32
+            mean += delta / n
+            m2 += delta * (out - mean)
+        spread = np.sqrt(np.mean(m2 / len(ENSEMBLE_TRANSFORMS), axis=2))
+        return mean, spread.astype(np.float32)
+
+    def _sr_float(self, lr, tile_size=None, tile_overlap=None, batch_size=None):
+        """The model's output (float32 (h*s, w*s, 3), unclipped) for a float LR image."""
         h, w = lr.shape[:2]
         s = self.scale
-        lr = lr.astype(np.float32) / 255.0
 
         # Pad (reflect) to the smallest size the network takes; crop the output back.
         ph = max(self._round_up(h), self._round_up(self.min_input_size))
@@ -131,7 +171,7 @@ class SRModel(keras.Model):
             out = self._tiled(lr, int(tile_size), tile_overlap, batch_size)
         else:
             out = self._predict(lr[None])[0]
-        return _to_uint8(out[: h * s, : w * s])
+        return out[: h * s, : w * s].astype(np.float32, copy=False)
 
     def _tiled(self, lr, tile_size, tile_overlap, batch_size):
         s = self.scale
@@ -288,6 +328,21 @@ def _convert_tflite(saved_model_dir, select_ops):
         ops.append(tf.lite.OpsSet.SELECT_TF_OPS)
     converter.target_spec.supported_ops = ops
     return converter.convert()
+
+
+# The geometric self-ensemble: (k quarter turns, then mirror left-right?) for the 8 symmetries of a square.
+ENSEMBLE_TRANSFORMS = tuple((k, flip) for flip in (False, True) for k in range(4))
+
+
+def _transform(image, k, flip):
+    image = np.rot90(image, k)
+    return image[:, ::-1] if flip else image
+
+
+def _untransform(image, k, flip):
+    if flip:
+        image = image[:, ::-1]
+    return np.rot90(image, -k)
 
 
 def _to_uint8(image):

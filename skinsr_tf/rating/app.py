@@ -43,6 +43,7 @@ def create_app(study_dir):
         MAX_CONTENT_LENGTH=16 * 1024,
     )
     allow_tie = meta.get("allow_tie") == "1"
+    show_maps = meta.get("show_maps") == "1"
     cache_dir = study_dir / store.CACHE_DIR
 
     def db():
@@ -134,7 +135,8 @@ def create_app(study_dir):
     def rate_page():
         rid = current_rater()
         state = store.rater_state(db(), rid)
-        return render_template("rate.html", state=state, csrf=session["csrf"], allow_tie=allow_tie)
+        return render_template("rate.html", state=state, csrf=session["csrf"], allow_tie=allow_tie,
+                               show_maps=show_maps)
 
     @app.get("/api/state")
     def api_state():
@@ -173,6 +175,39 @@ def create_app(study_dir):
         resp = Response(data, mimetype="image/png")
         resp.headers["Cache-Control"] = "private, max-age=86400, immutable"
         return resp
+
+    @app.get("/map/<token>")
+    def detail_map(token):
+        """The invented-detail map of an image the rater has voted on (studies with show_maps)."""
+        rid = current_rater()
+        found = store.map_for_token(db(), rid, token) if show_maps and _TOKEN_RE.match(token) else None
+        if found is None:
+            abort(404)
+        path, key = found
+        try:
+            data = cached_blind_png(path, cache_dir, key)
+        except OSError:
+            abort(404)
+        return Response(data, mimetype="image/png")
+
+    @app.post("/api/map-answer")
+    def api_map_answer():
+        rid = current_rater()
+        if not show_maps:
+            abort(404)
+        check_csrf()
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict):
+            abort(400, "expected a JSON object")
+        item, answer = data.get("item"), data.get("answer")
+        if not isinstance(item, str) or not _TOKEN_RE.match(item):
+            abort(404)
+        if answer not in store.MAP_ANSWERS:
+            abort(400, "invalid answer")
+        outcome = store.record_map_answer(db(), rid, item, answer)
+        if outcome is None:
+            abort(404)
+        return jsonify(status=outcome)
 
     @app.get("/admin/<token>")
     def admin_login(token):

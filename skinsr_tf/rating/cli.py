@@ -31,7 +31,7 @@ def _create(args):
             raise SystemExit(f"error: method {name!r} given twice")
         methods[name] = folder
     token = store.create_study(args.study, methods, hr=args.hr, design=args.design, seed=args.seed,
-                               allow_tie=args.allow_tie)
+                               allow_tie=args.allow_tie, show_maps=args.show_maps)
     conn = store.connect(args.study)
     try:
         n_cmp = conn.execute("SELECT COUNT(*) FROM comparisons").fetchone()[0]
@@ -79,10 +79,14 @@ def _results(args):
     try:
         votes = load_votes(conn)
         methods = [r[0] for r in conn.execute("SELECT name FROM methods ORDER BY name")]
+        map_counts = store.map_answer_counts(conn)
     finally:
         conn.close()
     res = compute_results(votes, methods)
     print(format_results(res))
+    for group, counts in sorted(map_counts.items()):
+        print(f"Do the maps mark what you distrust? ({group}): "
+              + ", ".join(f"{answer} {n}" for answer, n in counts.items()))
     if args.csv:
         write_votes_csv(votes, args.csv)
         print(f"Wrote {len(votes)} votes to {args.csv}")
@@ -115,6 +119,10 @@ def register(subparsers):
                         "all-pairs: every pair on every image")
     p.add_argument("--seed", type=int, default=0, help="seed of the image split (default 0)")
     p.add_argument("--allow-tie", action="store_true", help="offer a \"can't tell\" choice")
+    p.add_argument("--show-maps", action="store_true",
+                   help="after each (blind) choice, show each image's invented-detail map "
+                        "(NAME_invented.png from `skinsr-tf upscale --maps`) and ask a second, "
+                        "non-blind question: do the maps mark what you distrust? (off by default)")
     p.add_argument("--base-url", default=DEFAULT_BASE_URL,
                    help=f"server address for links (default {DEFAULT_BASE_URL})")
     p.set_defaults(func=_guarded(_create))

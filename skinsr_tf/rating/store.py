@@ -66,7 +66,20 @@ CREATE TABLE votes (
     winner_method INTEGER REFERENCES methods(id),
     created_at TEXT NOT NULL,
     UNIQUE (rater_id, comparison_id));
+CREATE TABLE map_answers (
+    id INTEGER PRIMARY KEY,
+    rater_id INTEGER NOT NULL REFERENCES raters(id),
+    comparison_id INTEGER NOT NULL REFERENCES comparisons(id),
+    answer TEXT NOT NULL CHECK (answer IN ('yes', 'partly', 'no')),
+    created_at TEXT NOT NULL,
+    UNIQUE (rater_id, comparison_id));
 """
+
+# Detail maps: `skinsr-tf upscale --maps` writes NAME_<map>.png beside each output. A study never
+# takes them for images; with show_maps it shows NAME_invented.png after each vote.
+MAP_NAMES = ("invented", "contradiction", "uncertainty")
+SHOWN_MAP = "invented"
+MAP_ANSWERS = ("yes", "partly", "no")
 
 
 class StudyError(RuntimeError):
@@ -107,10 +120,14 @@ def get_meta(conn):
     return {r["key"]: r["value"] for r in conn.execute("SELECT key, value FROM meta")}
 
 
-def create_study(study_dir, methods, hr=None, design="groups", seed=0, allow_tie=False):
+def create_study(study_dir, methods, hr=None, design="groups", seed=0, allow_tie=False, show_maps=False):
     """Check the inputs, then write a new study; returns the admin token (shown once).
 
     ``methods``: mapping method name -> folder of SR outputs (same file stems in every folder).
+    Detail maps beside the outputs (``NAME_invented.png``, ... from ``skinsr-tf upscale --maps``)
+    are not study images. ``show_maps``: after each vote, show each image's invented-detail map
+    and ask a second, non-blind question, "do the maps mark what you distrust?" (every output
+    needs its ``NAME_invented.png``).
     All checks run before anything is written; the database is built under a temporary name and
     renamed into place, so a failure leaves no half-created study behind.
     """
@@ -122,6 +139,13 @@ def create_study(study_dir, methods, hr=None, design="groups", seed=0, allow_tie
         if not name or "=" in name or name != name.strip():
             raise StudyInputError(f"bad method name {name!r}")
     table, hr_paths = scan_study_inputs(methods, hr)
+    table = {stem: paths for stem, paths in table.items() if not _is_map_stem(stem, table)}
+    if show_maps:
+        missing = [str(_map_path(path, stem)) for stem, paths in table.items() for path in paths.values()
+                   if not _map_path(path, stem).is_file()]
+        if missing:
+            raise StudyInputError("show_maps: no invented-detail map for these outputs (write them with "
+                                  "`skinsr-tf upscale --maps`):\n  " + "\n  ".join(missing))
     comparisons = make_design(list(table), list(methods), design=design, seed=seed)
 
     made_dir = not study_dir.exists()
@@ -136,6 +160,7 @@ def create_study(study_dir, methods, hr=None, design="groups", seed=0, allow_tie
             meta = {
                 "schema_version": SCHEMA_VERSION, "design": design, "seed": str(seed),
                 "allow_tie": "1" if allow_tie else "0", "show_hr": "0",
+                "show_maps": "1" if show_maps else "0",
                 "secret_key": secrets.token_hex(32), "admin_token_hash": hash_token(admin_token),
                 "created_at": _now(),
             }
@@ -168,6 +193,15 @@ def create_study(study_dir, methods, hr=None, design="groups", seed=0, allow_tie
         raise
     connect(study_dir).close()  # switch the new file to WAL
     return admin_token
+
+
+def _is_map_stem(stem, stems):
+    """NAME_invented (etc.) beside NAME: a detail map, not an image of the study."""
+    return any(stem.endswith(f"_{m}") and stem[: -len(m) - 1] in stems for m in MAP_NAMES)
+
+
+def _map_path(path, stem):
+    return Path(path).with_name(f"{stem}_{SHOWN_MAP}.png")
 
 
 def add_rater(study_dir, name, group, rng=None):
@@ -287,3 +321,50 @@ def image_for_token(conn, rater_id, image_token):
     asset = conn.execute("SELECT path, cache_key FROM assets WHERE image_id = ? AND method_id = ?",
                          (row["image_id"], method)).fetchone()
     return asset["path"], asset["cache_key"]
+
+
+def _voted_comparison(conn, rater_id, item_token=None, image_token=None):
+    """This rater's comparison id for an item or image token, if they have voted on it, else None."""
+    row = conn.execute(
+        "SELECT a.comparison_id FROM assignments a JOIN votes v"
+        " ON v.rater_id = a.rater_id AND v.comparison_id = a.comparison_id"
+        " WHERE a.rater_id = ? AND (a.item_token = ? OR a.left_token = ? OR a.right_token = ?)",
+        (rater_id, item_token, image_token, image_token)).fetchone()
+    return None if row is None else row[0]
+
+
+def map_for_token(conn, rater_id, image_token):
+    """(path, cache_key) of the invented-detail map of an image this rater has already voted on
+    (maps come after the blind choice, never before it), else None."""
+    if _voted_comparison(conn, rater_id, image_token=image_token) is None:
+        return None
+    found = image_for_token(conn, rater_id, image_token)
+    if found is None:
+        return None
+    path, key = found
+    return str(_map_path(path, Path(path).stem)), f"{key}-{SHOWN_MAP}"
+
+
+def record_map_answer(conn, rater_id, item_token, answer):
+    """Store the answer to "do the maps mark what you distrust?" for a voted item; a repeat is a
+    no-op. Returns "stored", "duplicate", or None when the item is not this rater's or not voted."""
+    if answer not in MAP_ANSWERS:
+        raise ValueError(f"invalid answer {answer!r}")
+    comparison = _voted_comparison(conn, rater_id, item_token=item_token)
+    if comparison is None:
+        return None
+    cur = conn.execute(
+        "INSERT INTO map_answers (rater_id, comparison_id, answer, created_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (rater_id, comparison_id) DO NOTHING", (rater_id, comparison, answer, _now()))
+    return "stored" if cur.rowcount == 1 else "duplicate"
+
+
+def map_answer_counts(conn):
+    """{rater group: {answer: count}} of the map question (empty for studies without it)."""
+    if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'map_answers'").fetchone():
+        return {}
+    counts = {}
+    for row in conn.execute("SELECT r.grp, m.answer, COUNT(*) FROM map_answers m JOIN raters r"
+                            " ON r.id = m.rater_id GROUP BY r.grp, m.answer"):
+        counts.setdefault(row[0], {a: 0 for a in MAP_ANSWERS})[row[1]] = row[2]
+    return counts

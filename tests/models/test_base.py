@@ -283,3 +283,24 @@ def test_gan_models_tiny_export_to_tflite_builtins(name, tmp_path):
     for shape in ((1, 20, 24, 3), (1, 5, 7, 3)):
         x = np.random.default_rng(1).random(shape, dtype=np.float32)
         np.testing.assert_allclose(run_tflite(dynamic, x), model(x).numpy(), atol=1e-4)
+
+
+def test_ensemble_is_the_mean_of_the_8_flipped_and_rotated_passes():
+    model = TinyINSR(scale=2).build_for_inference()
+    lr = smooth_image(20, 28)
+    passes = []
+    for flip in (False, True):
+        for k in range(4):
+            t = np.rot90(lr[:, ::-1] if flip else lr, k)
+            out = np.rot90(model._sr_float(t.astype(np.float32) / 255), -k)
+            passes.append(out[:, ::-1] if flip else out)
+    expected = np.clip(np.rint(np.mean(passes, axis=0) * 255), 0, 255)
+    got = model.super_resolve(lr, ensemble=True)
+    assert got.shape == (40, 56, 3)
+    assert np.abs(got.astype(np.float64) - expected).max() <= 1  # float32 running mean vs mean
+    assert np.mean(got != expected) < 0.01
+    plain = model.super_resolve(lr)
+    assert np.abs(plain.astype(int) - got).max() > 2  # the passes differ: the ensemble is not a no-op
+    mean, spread = model.self_ensemble(lr)
+    assert spread.shape == (40, 56)
+    assert np.allclose(spread, np.sqrt(np.mean(np.var(passes, axis=0), axis=2)), atol=1e-5)

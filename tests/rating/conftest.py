@@ -28,7 +28,8 @@ def write_pngs(folder, stems, size=24, seed=0, meta_text=None):
         img.save(folder / f"{stem}.png", pnginfo=info)
 
 
-def make_study(tmp_path, n_images=6, methods=METHODS, design="groups", seed=0, allow_tie=False, hr=False):
+def make_study(tmp_path, n_images=6, methods=METHODS, design="groups", seed=0, allow_tie=False, hr=False,
+               **create_kwargs):
     """Create a study under tmp_path/study; returns (study_dir, admin_token)."""
     stems = [STEM.format(i) for i in range(n_images)]
     folders = {}
@@ -40,7 +41,8 @@ def make_study(tmp_path, n_images=6, methods=METHODS, design="groups", seed=0, a
         hr_dir = tmp_path / "folder_HRREFS"
         write_pngs(hr_dir, stems, seed=99)
     study = tmp_path / "study"
-    token = store.create_study(study, folders, hr=hr_dir, design=design, seed=seed, allow_tie=allow_tie)
+    token = store.create_study(study, folders, hr=hr_dir, design=design, seed=seed, allow_tie=allow_tie,
+                               **create_kwargs)
     return study, token
 
 

@@ -186,3 +186,82 @@ def test_whole_study_is_blind_and_images_match_recorded_sides(study):
         conn.close()
     page = client.get("/rate").get_data(as_text=True)
     assert '"items": []' in page or '"items":[]' in page  # finished: nothing left to show
+
+
+def _map_study(tmp_path, show_maps):
+    """A study whose method folders also hold the `upscale --maps` files beside each output."""
+    from .conftest import STEM, write_pngs
+
+    stems = [STEM.format(i) for i in range(3)]
+    folders = {}
+    for k, (name, folder) in enumerate(METHODS.items()):
+        write_pngs(tmp_path / folder, stems, seed=k)
+        write_pngs(tmp_path / folder, [f"{s}_invented" for s in stems], seed=10 + k, meta_text=name)
+        write_pngs(tmp_path / folder, [f"{s}_contradiction" for s in stems], seed=20 + k)
+    study_dir = tmp_path / "study"
+    store.create_study(study_dir, {n: tmp_path / f for n, f in METHODS.items()}, design="all-pairs",
+                       show_maps=show_maps)
+    token = store.add_rater(study_dir, "Dr ALPACARATER", "dermatologist")
+    app = create_app(study_dir)
+    app.testing = True
+    return study_dir, app, token
+
+
+def test_maps_are_never_study_images_and_are_off_by_default(tmp_path):
+    study_dir, app, token = _map_study(tmp_path, show_maps=False)
+    conn = store.connect(study_dir)
+    try:
+        stems = [r[0] for r in conn.execute("SELECT stem FROM images")]
+        assert store.get_meta(conn)["show_maps"] == "0"
+    finally:
+        conn.close()
+    assert len(stems) == 3 and not any(s.endswith(("_invented", "_contradiction")) for s in stems)
+    client, csrf = _login(app, token)
+    assert 'data-show-maps="0"' in client.get("/rate").get_data(as_text=True)
+    item = client.get("/api/state").get_json()["items"][0]
+    assert _vote(client, csrf, item["item"]).status_code == 200
+    assert client.get(f"/map/{item['left']}").status_code == 404
+    resp = client.post("/api/map-answer", json={"item": item["item"], "answer": "yes"},
+                       headers={"X-CSRF-Token": csrf})
+    assert resp.status_code == 404
+
+
+def test_show_maps_serves_maps_after_the_vote_and_records_the_second_answer(tmp_path):
+    study_dir, app, token = _map_study(tmp_path, show_maps=True)
+    client, csrf = _login(app, token)
+    assert 'data-show-maps="1"' in client.get("/rate").get_data(as_text=True)
+    item = client.get("/api/state").get_json()["items"][0]
+    assert client.get(f"/map/{item['left']}").status_code == 404  # not before the blind choice
+    answer = lambda value, **hdrs: client.post(  # noqa: E731
+        "/api/map-answer", json={"item": item["item"], "answer": value}, headers=hdrs)
+    assert answer("yes", **{"X-CSRF-Token": csrf}).status_code == 404  # nor the second question
+    assert _vote(client, csrf, item["item"]).status_code == 200
+    left = client.get(f"/map/{item['left']}")
+    assert left.status_code == 200 and left.headers["Content-Type"] == "image/png"
+    assert b"ZEBRAFINCH" not in left.data and b"MARMOSET" not in left.data  # re-encoded blind
+    shown = _pixels(left.data)
+    conn = store.connect(study_dir)
+    try:
+        path, _ = store.image_for_token(conn, 1, item["left"])
+    finally:
+        conn.close()
+    expected = np.asarray(Image.open(path.replace(".png", "_invented.png")).convert("RGB"))
+    assert np.array_equal(shown, expected)  # the map of the very image shown on that side
+    assert answer("yes").status_code == 403  # CSRF token required
+    assert answer("maybe", **{"X-CSRF-Token": csrf}).status_code == 400
+    assert answer("partly", **{"X-CSRF-Token": csrf}).get_json()["status"] == "stored"
+    assert answer("no", **{"X-CSRF-Token": csrf}).get_json()["status"] == "duplicate"
+    conn = store.connect(study_dir)
+    try:
+        assert store.map_answer_counts(conn) == {"dermatologist": {"yes": 0, "partly": 1, "no": 0}}
+    finally:
+        conn.close()
+
+
+def test_show_maps_needs_a_map_for_every_output(tmp_path):
+    from skinsr_tf.rating.images import StudyInputError
+
+    from .conftest import make_study
+
+    with pytest.raises(StudyInputError, match="upscale --maps"):
+        make_study(tmp_path, n_images=2, design="all-pairs", show_maps=True)

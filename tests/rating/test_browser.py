@@ -148,3 +148,50 @@ def test_rater_and_owner_in_chromium(tmp_path, live_server):
         wins = sum(1.0 if w == name else 0.5 if w == "tie" and name in k[1:] else 0.0 for k, (_, w) in got.items())
         n = sum(name in k[1:] for k in got)
         assert score_cells[("all", name)].startswith(f"{wins / n:.3f}")
+
+
+@pytest.mark.browser
+def test_second_question_with_detail_maps_in_chromium(tmp_path, live_server):
+    """--show-maps: the blind choice first, then each image's invented-detail map and the question."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from skinsr_tf.consistency import map_images
+    from skinsr_tf.data.resize import imresize
+
+    hr = _lesion(0)
+    lr = imresize(hr, 0.25)
+    folders = {}
+    for name, sr in {"QUETZALSR": hr, "TAPIRCUBIC": imresize(lr, 4)}.items():
+        folder = tmp_path / f"out_{name}"
+        folder.mkdir()
+        Image.fromarray(sr).save(folder / "case_KINKAJOU_0.png")
+        Image.fromarray(map_images(sr, lr, 4, names=("invented",))["invented"]).save(
+            folder / "case_KINKAJOU_0_invented.png")
+        folders[name] = folder
+    study = tmp_path / "study"
+    store.create_study(study, folders, design="all-pairs", show_maps=True)
+    token = store.add_rater(study, "Dr Browser", "dermatologist")
+    srv = live_server(study)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_context(viewport={"width": 1400, "height": 860}).new_page()
+            page.goto(f"{srv.url}/r/{token}")
+            expect(page.locator("#map-question")).to_be_hidden()
+            expect(page.locator("#choose-left")).to_be_enabled()
+            page.click("#choose-left")
+            expect(page.locator("#map-question")).to_be_visible()
+            for side in ("left", "right"):
+                page.wait_for_function(f"document.getElementById('map-{side}').naturalWidth > 0")
+            expect(page.locator("#choose-right")).to_be_disabled()  # one vote per pair
+            page.screenshot(path=str(SHOTS / "skinsr_rating_maps.png"))
+            page.click("button.answer[data-answer='partly']")
+            expect(page.locator("#done")).to_be_visible()
+        finally:
+            browser.close()
+    conn = store.connect(study)
+    try:
+        assert store.map_answer_counts(conn) == {"dermatologist": {"yes": 0, "partly": 1, "no": 0}}
+        assert conn.execute("SELECT COUNT(*) FROM votes").fetchone()[0] == 1
+    finally:
+        conn.close()

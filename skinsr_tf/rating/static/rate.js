@@ -4,8 +4,15 @@
   const root = document.getElementById("study");
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const allowTie = root.dataset.allowTie === "1";
+  const showMaps = root.dataset.showMaps === "1";
   const imgs = [document.getElementById("img-left"), document.getElementById("img-right")];
   const vps = [document.getElementById("vp-left"), document.getElementById("vp-right")];
+  // Optional second, non-blind question: after each vote, the invented-detail maps below the images.
+  const mapImgs = showMaps ? [document.getElementById("map-left"), document.getElementById("map-right")] : [];
+  const mapVps = showMaps ? [document.getElementById("vpm-left"), document.getElementById("vpm-right")] : [];
+  const question = document.getElementById("map-question");
+  const answers = Array.from(document.querySelectorAll("button.answer"));
+  let asking = null;  // the voted item whose maps are shown
   const progress = document.getElementById("progress");
   const status = document.getElementById("status");
   const buttons = Array.from(document.querySelectorAll("button.choose"));
@@ -19,7 +26,7 @@
     view.s = Math.min(32, Math.max(1, view.s));
     view.x = Math.min(0, Math.max(w - w * view.s, view.x));
     view.y = Math.min(0, Math.max(h - h * view.s, view.y));
-    for (const im of imgs) {
+    for (const im of imgs.concat(mapImgs)) {
       im.style.transform = `translate(${view.x}px, ${view.y}px) scale(${view.s})`;
       im.classList.toggle("pixels", view.s >= 3);
     }
@@ -33,6 +40,38 @@
   }
   function zoomCentre(factor) { zoomAt(factor, vps[0].clientWidth / 2, vps[0].clientHeight / 2); }
   function resetView() { view.s = 1; view.x = 0; view.y = 0; apply(); }
+
+  function showMapsFor(item) {
+    asking = item;
+    buttons.forEach((b) => { b.disabled = true; });
+    mapImgs[0].src = "/map/" + item.left;
+    mapImgs[1].src = "/map/" + item.right;
+    mapVps.forEach((vp) => { vp.hidden = false; });
+    question.hidden = false;
+    answers.forEach((b) => { b.disabled = false; });
+    apply();
+  }
+  async function answer(value) {
+    if (!asking) return;
+    answers.forEach((b) => { b.disabled = true; });
+    try {
+      const resp = await fetch("/api/map-answer", {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+        body: JSON.stringify({ item: asking.item, answer: value }),
+      });
+      if (!resp.ok) throw new Error(String(resp.status));
+    } catch (err) {
+      status.textContent = "Not saved \u2013 please try again";
+      answers.forEach((b) => { b.disabled = false; });
+      return;
+    }
+    asking = null;
+    question.hidden = true;
+    mapVps.forEach((vp) => { vp.hidden = true; });
+    render();
+  }
+  answers.forEach((b) => b.addEventListener("click", () => answer(b.dataset.answer)));
 
   function render() {
     const item = state.items[0];
@@ -62,7 +101,7 @@
 
   async function vote(choice) {
     const item = state.items[0];
-    if (busy || pending > 0 || !item || (choice === "tie" && !allowTie)) return;
+    if (busy || pending > 0 || asking || !item || (choice === "tie" && !allowTie)) return;
     busy = true;
     buttons.forEach((b) => { b.disabled = true; });
     status.textContent = "";
@@ -74,13 +113,13 @@
       });
       if (!resp.ok) throw new Error(String(resp.status));
       state = await resp.json();
-      render();
+      if (showMaps) showMapsFor(item); else render();
     } catch (err) {
       status.textContent = "Not saved \u2013 please try again";
       if (pending === 0) buttons.forEach((b) => { b.disabled = false; });
     } finally {
       busy = false;
-      if (pending === 0 && state.items.length) buttons.forEach((b) => { b.disabled = false; });
+      if (pending === 0 && state.items.length && !asking) buttons.forEach((b) => { b.disabled = false; });
     }
   }
 
@@ -99,7 +138,7 @@
   document.getElementById("zoom-reset").addEventListener("click", resetView);
 
   let drag = null;
-  for (const vp of vps) {
+  for (const vp of vps.concat(mapVps)) {
     vp.addEventListener("wheel", (e) => {
       e.preventDefault();
       const r = vp.getBoundingClientRect();
