@@ -284,7 +284,8 @@ def evaluate(hr_paths, scales=(4, 8), methods=("bicubic",), output_dir="outputs/
         results["hr_laplacian_variance"][key] = _mean(hr_lapvar)
         table = format_table(s, means, results["hr_laplacian_variance"][key], len(paths), source,
                              deep.status)
-        (out / f"table_{key}.md").write_text(table + "\n")
+        with io.atomic_write(out / f"table_{key}.md", "w") as f:
+            f.write(table + "\n")
         tables.append(table)
         if print_tables:
             print(table + "\n", flush=True)
@@ -294,8 +295,8 @@ def evaluate(hr_paths, scales=(4, 8), methods=("bicubic",), output_dir="outputs/
 
     results["meta"] = {"images": [str(p) for p in paths], "source": source,
                        "methods": methods, "metrics": deep.status}
-    (out / "results.json").write_text(json.dumps(results, indent=2, allow_nan=False,
-                                                 default=_json_default) + "\n")
+    with io.atomic_write(out / "results.json", "w") as f:
+        f.write(json.dumps(results, indent=2, allow_nan=False, default=_json_default) + "\n")
     _write_csv(out / "metrics.csv", csv_rows)
     log.info("wrote %s", out)
     return results
@@ -308,8 +309,10 @@ def _json_default(obj):
 
 
 def _write_csv(path, rows):
+    from skinsr_tf.data.io import atomic_write
+
     fields = ["scale", "method", "image", *METRIC_KEYS]
-    with open(path, "w", newline="") as f:
+    with atomic_write(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
         writer.writeheader()
         for row in rows:
@@ -403,7 +406,10 @@ def save_panel(path, lr, outputs, hr, scale, rows=None):
                 label += f" / LPIPS {row['lpips']:.3f}"
         ax.set_title(label, fontsize=8)
         ax.axis("off")
+    from skinsr_tf.data.io import atomic_write
+
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    with atomic_write(path) as f:
+        fig.savefig(f, dpi=110, format="png")
     plt.close(fig)
     return Path(path)
