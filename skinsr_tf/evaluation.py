@@ -89,11 +89,14 @@ def main(argv):
         scales = _as_scales(f.scale)
     except ValueError:
         raise app.UsageError(f"--scale must be integers like 4,8; got {f.scale}") from None
-    paths, source = resolve_images(f.hr_dir, f.manifest, f.split)
     methods = f.methods if isinstance(f.methods, (list, tuple)) else str(f.methods).split(",")
-    evaluate(paths, scales=scales, methods=methods, output_dir=f.output_dir,
-             max_images=f.max_images, figures=f.figures, lpips_weights=f.lpips_weights,
-             vgg16_weights=f.vgg16_weights, resnet50_weights=f.resnet50_weights, source=source)
+    try:
+        paths, source = resolve_images(f.hr_dir, f.manifest, f.split)
+        evaluate(paths, scales=scales, methods=methods, output_dir=f.output_dir,
+                 max_images=f.max_images, figures=f.figures, lpips_weights=f.lpips_weights,
+                 vgg16_weights=f.vgg16_weights, resnet50_weights=f.resnet50_weights, source=source)
+    except (ValueError, OSError) as err:  # bad input or an unwritable output: one line, no traceback
+        raise SystemExit(f"error: {err}") from None
 
 
 def resolve_images(hr_dir=None, manifest=None, split="test"):
@@ -224,8 +227,8 @@ def evaluate(hr_paths, scales=(4, 8), methods=("bicubic",), output_dir="outputs/
     labels = _method_labels(methods)
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
+    paths, hrs, skipped = _readable_hr(paths, [int(s) for s in scales])
     deep = _DeepMetrics(vgg16_weights, resnet50_weights, lpips_weights)
-    hrs = [io.read_image(p) for p in paths]
 
     results = {"hr_laplacian_variance": {}}
     csv_rows, tables = [], []
@@ -245,9 +248,6 @@ def evaluate(hr_paths, scales=(4, 8), methods=("bicubic",), output_dir="outputs/
         hr_lapvar, panels, warmed = [], [], set()
         for i, (path, hr_full) in enumerate(tqdm(list(zip(paths, hrs)), desc=f"x{s}", unit="img")):
             hr = mod_crop(hr_full, s)
-            if min(hr.shape[:2]) < 2 * s + 11:
-                raise ValueError(f"{path}: {hr_full.shape[1]}x{hr_full.shape[0]} is too small "
-                                 f"to evaluate at x{s}")
             lr = imresize(hr, 1.0 / s)
             hr_lapvar.append(metrics.laplacian_variance(hr))
             outputs = {}
@@ -294,12 +294,45 @@ def evaluate(hr_paths, scales=(4, 8), methods=("bicubic",), output_dir="outputs/
             save_panel(fig_path, lr, outputs, hr, s, {m: rows[m][k] for m in outputs})
 
     results["meta"] = {"images": [str(p) for p in paths], "source": source,
-                       "methods": methods, "metrics": deep.status}
+                       "methods": methods, "metrics": deep.status, "skipped": skipped}
     with io.atomic_write(out / "results.json", "w") as f:
         f.write(json.dumps(results, indent=2, allow_nan=False, default=_json_default) + "\n")
     _write_csv(out / "metrics.csv", csv_rows)
     log.info("wrote %s", out)
     return results
+
+
+def _min_side(scale):
+    """Smallest HR side (after mod-crop) that the metrics can score at ``scale``."""
+    return 2 * scale + 11
+
+
+def _readable_hr(paths, scales):
+    """(paths, images, skipped) of the HR images that decode and are large enough at every scale;
+    each skipped file is warned about by name, then their count (as training does)."""
+    from skinsr_tf.data import io
+    from skinsr_tf.data.resize import mod_crop
+
+    good, images, skipped = [], [], []
+    for path in paths:
+        try:
+            hr = io.read_image(path)
+        except io.ImageReadError as err:
+            skipped.append({"image": str(path), "reason": str(err)})
+        else:
+            small = [s for s in scales if min(mod_crop(hr, s).shape[:2]) < _min_side(s)]
+            if not small:
+                good.append(path)
+                images.append(hr)
+                continue
+            skipped.append({"image": str(path), "reason": f"{path}: {hr.shape[1]}x{hr.shape[0]} is too small "
+                            f"to evaluate at x{small[0]} (needs {_min_side(small[0])} px after mod-crop)"})
+        log.warning("skipping %s", skipped[-1]["reason"])
+    if skipped:
+        log.warning("skipped %d of %d HR images", len(skipped), len(paths))
+    if not good:
+        raise ValueError(f"none of the {len(paths)} HR images can be evaluated (see the warnings above)")
+    return good, images, skipped
 
 
 def _json_default(obj):
