@@ -224,7 +224,7 @@ def test_a_cookie_signed_with_anything_in_the_database_is_refused(study):
     conn = store.connect(study["dir"])
     try:
         rid = store.rater_for_token(conn, rater)["id"]
-        epoch = store.admin_epoch(conn)
+        epoch = store.get_meta(conn).get("admin_epoch")
     finally:
         conn.close()
     def forged_client(key):
@@ -263,7 +263,7 @@ def test_study_files_are_private(study):
         assert _vote(client, csrf, item["item"]).status_code == 200
         files = [p for p in study["dir"].rglob("*") if p.is_file()]
         names = {p.name for p in files}
-        assert {store.DB_NAME, store.SECRET_NAME, store.DB_NAME + "-wal"} <= names
+        assert {store.DB_NAME, store.DB_NAME + "-wal", store.DB_NAME + "-shm"} <= names
         assert any(p.parent.name == store.CACHE_DIR for p in files)
         for p in files:
             assert p.stat().st_mode & 0o077 == 0, f"{p} is mode {oct(p.stat().st_mode & 0o777)}"
