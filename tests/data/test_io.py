@@ -147,10 +147,12 @@ def test_16bit_colour_png_with_oversized_idat_stays_bounded(tmp_path):
     bomb = tmp_path / "bomb.png"
     bomb.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1000, 1000, 16, 2, 0, 0, 0))
                      + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
-    code = ("import resource, sys\n"
+    # VmHWM: this process's peak resident memory (ru_maxrss would include the forking parent's).
+    code = ("import re, sys\n"
             "from skinsr_tf.data.io import ImageReadError, read_image\n"
             "try:\n    read_image(sys.argv[1])\nexcept ImageReadError as e:\n    print(e)\n"
-            "print('peak_mb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n")
+            "hwm = re.search(r'VmHWM:\\s*(\\d+)', open('/proc/self/status').read()).group(1)\n"
+            "print('peak_mb', int(hwm) // 1024)\n")
     out = subprocess.run([sys.executable, "-c", code, str(bomb)], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     peak = int(out.stdout.split("peak_mb")[1])
