@@ -49,6 +49,8 @@ def comparison_figure(panels, box, scale, path):
     """One row of images (all at SR size) with a magnified inset of `box` = (x, y, size) in LR px."""
     import matplotlib
 
+    from skinsr_tf.data.io import atomic_write
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -73,8 +75,8 @@ def comparison_figure(panels, box, scale, path):
             spine.set_linewidth(1.5)
         ax.indicate_inset_zoom(inset, edgecolor="yellow", linewidth=1.5, alpha=1.0)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    with atomic_write(path) as f:
+        fig.savefig(f, dpi=110, format="png")
     plt.close(fig)
     return path
 

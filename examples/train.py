@@ -29,6 +29,8 @@ flags.DEFINE_string("data_dir", None, "Image folder or manifest (default: the sy
 flags.DEFINE_integer("steps", None, "Total optimisation steps (default: epochs * steps_per_epoch).")
 flags.DEFINE_integer("epochs", 10, "Epochs, used when --steps is not given.")
 flags.DEFINE_integer("steps_per_epoch", 100, "Steps between validation / checkpoint / log points.")
+flags.DEFINE_integer("checkpoint_every", None, "Steps between checkpoints within an epoch "
+                     "(default: steps_per_epoch; steps/10 when the run is shorter than an epoch).")
 flags.DEFINE_integer("batch_size", 8, "Global batch size (split across replicas).")
 flags.DEFINE_integer("crop", 128, "HR training crop size (pixels).")
 flags.DEFINE_float("lr", None, "Learning rate (default: the model's, 1e-3).")
@@ -52,7 +54,7 @@ def main(argv):
     del argv
     import tensorflow as tf
 
-    from skinsr_tf.training import FINAL_WEIGHTS, NonFiniteLossError, train
+    from skinsr_tf.training import FINAL_WEIGHTS, DataError, NonFiniteLossError, train
 
     preset = FLAGS.preset or ("full" if tf.config.list_physical_devices("GPU") else "small")
     steps = FLAGS.steps or FLAGS.epochs * FLAGS.steps_per_epoch
@@ -61,6 +63,7 @@ def main(argv):
         kwargs["perceptual_weights"] = FLAGS.perceptual_weights
     common = dict(
         data_dir=FLAGS.data_dir, steps=steps, steps_per_epoch=FLAGS.steps_per_epoch,
+        checkpoint_every=FLAGS.checkpoint_every,
         batch_size=FLAGS.batch_size, crop=FLAGS.crop, learning_rate=FLAGS.lr,
         betas=tuple(float(b) for b in FLAGS.betas) if FLAGS.betas else None,
         strategy=FLAGS.strategy, mixed_precision=FLAGS.mixed_precision, jit_compile=FLAGS.jit_compile,
@@ -86,7 +89,7 @@ def main(argv):
                     train(FLAGS.model, {**kwargs, "stage": "edge"}, output_dir=edge_dir, **common)
                 init_weights = str(edge_dir / FINAL_WEIGHTS)
         train(FLAGS.model, kwargs, output_dir=output_dir, init_weights=init_weights, **common)
-    except (NonFiniteLossError, FileExistsError) as e:
+    except (NonFiniteLossError, FileExistsError, DataError) as e:
         sys.exit(f"error: {e}")
     print(f"Done: {output_dir / FINAL_WEIGHTS}")
 

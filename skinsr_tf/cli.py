@@ -33,9 +33,9 @@ def build_parser():
     p.add_argument("--preset", default=None, help="shipped-weights preset (default: whatever is shipped)")
     p.add_argument("--weights", metavar="PATH",
                    help="a training-run folder (examples/train.py) or a .keras file, instead of shipped weights")
-    p.add_argument("--tile", type=int, default=None, metavar="N",
+    p.add_argument("--tile", type=_int_at_least(0), default=None, metavar="N",
                    help="LR tile size in pixels (default: automatic; 0 = whole image)")
-    p.add_argument("--batch-size", type=int, default=None,
+    p.add_argument("--batch-size", type=_int_at_least(1), default=None,
                    help="tiles per forward pass (default: the model's, 4; 1 for the full SPSR)")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     p.add_argument("--consistent", action="store_true",
@@ -75,6 +75,22 @@ def build_parser():
     return parser
 
 
+def _int_at_least(low):
+    """argparse type: an integer >= ``low``."""
+
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
+        return value
+
+    parse.__name__ = f"integer >= {low}"
+    return parse
+
+
 def _fail(message, status=2):
     print(f"skinsr-tf: error: {message}", file=sys.stderr)
     return status
@@ -88,15 +104,42 @@ def _collect(inputs):
     for raw in inputs:
         path = Path(raw)
         if path.is_dir():
-            jobs += [(f, f.relative_to(path)) for f in list_images(path, recursive=True)]
+            errors = []
+            try:
+                jobs += [(f, f.relative_to(path)) for f in list_images(path, recursive=True, errors=errors)]
+            except PermissionError as err:
+                missing.append((path, str(err)))
+            missing += [(path, why) for why in errors]
         elif path.is_file():
             if path.suffix.lower() in IMAGE_EXTENSIONS:
                 jobs.append((path, Path(path.name)))
             else:
                 missing.append((path, f"not an image file (extensions: {', '.join(IMAGE_EXTENSIONS)})"))
         else:
-            missing.append((path, "no such file or folder"))
+            try:
+                path.stat()
+                why = "neither a file nor a folder"
+            except FileNotFoundError:
+                why = "no such file or folder"
+            except OSError as err:  # a symlink loop, a permission: not "no such file"
+                why = err.strerror or str(err)
+            missing.append((path, why))
     return jobs, missing
+
+
+def _check_output_dir(out_dir):
+    """Create OUTDIR; None when it is a writable folder, else the problem (before any model loads)."""
+    import os
+
+    if out_dir.exists() and not out_dir.is_dir():
+        return f"{out_dir}: exists and is not a folder"
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        return f"{out_dir}: cannot create the output folder ({err.strerror or err})"
+    if not os.access(out_dir, os.W_OK | os.X_OK):
+        return f"{out_dir}: output folder is not writable (permission denied)"
+    return None
 
 
 def load_inference_model(name="edge_sisr", scale=4, weights=None, preset=None):
@@ -118,10 +161,18 @@ def _upscale(args):
 
     jobs, failed = _collect(args.inputs)
     for path, why in failed:
-        print(f"error: {path}: {why}", file=sys.stderr)
+        print(f"error: {_named(path, why)}", file=sys.stderr)
     if not jobs:
         return _fail("no images to upscale")
     out_dir = Path(args.output_dir)
+    clobbered = [src for src, rel in jobs if (out_dir / rel).resolve() == src.resolve()]
+    if clobbered:
+        return _fail(f"{out_dir}: output would replace the input {clobbered[0]}"
+                     f"{f' and {len(clobbered) - 1} more' if len(clobbered) > 1 else ''}; "
+                     "choose another output folder")
+    problem = _check_output_dir(out_dir)
+    if problem:
+        return _fail(problem)
     todo, skipped, seen = [], [], set()
     for src, rel in jobs:
         dst = out_dir / rel
@@ -150,16 +201,22 @@ def _upscale(args):
                 failed.append((src, str(err)))
                 tqdm.write(f"error: {err}", file=sys.stderr)
                 continue
-            write_image(dst, sr)
-            if args.maps:
-                write_detail_maps(src, dst, sr, model.scale)
+            try:
+                write_image(dst, sr)
+                if args.maps:
+                    write_detail_maps(src, dst, sr, model.scale)
+            except OSError as err:  # disk full, a file where a folder should be, permissions
+                why = f"{dst}: cannot write ({err.strerror or err}); nothing left under that name"
+                failed.append((src, why))
+                tqdm.write(f"error: {why}", file=sys.stderr)
+                continue
             written += 1
     print(f"{written} written, {len(skipped)} skipped (existing), {len(failed)} failed -> {out_dir}",
           file=sys.stderr)
     if failed:
         print("failed:", file=sys.stderr)
         for path, why in failed:
-            print(f"  {why}" if str(path) in why else f"  {path}: {why}", file=sys.stderr)
+            print(f"  {_named(path, why)}", file=sys.stderr)
         return 1
     return 0
 
@@ -173,6 +230,11 @@ def write_detail_maps(src, dst, sr, scale):
     dst = Path(dst)
     for name, image in map_images(sr, read_image(src), scale).items():
         write_image(dst.with_name(f"{dst.stem}_{name}.png"), image)
+
+
+def _named(path, why):
+    """The message, prefixed with the path unless it already names a file."""
+    return why if str(path) in why else f"{path}: {why}"
 
 
 def _synth(args):

@@ -96,11 +96,14 @@ def main(argv):
         scales = _as_scales(f.scale)
     except ValueError:
         raise app.UsageError(f"--scale must be integers like 4,8; got {f.scale}") from None
-    paths, source = resolve_images(f.hr_dir, f.manifest, f.split)
     methods = f.methods if isinstance(f.methods, (list, tuple)) else str(f.methods).split(",")
-    evaluate(paths, scales=scales, methods=methods, output_dir=f.output_dir,
-             max_images=f.max_images, figures=f.figures, lpips_weights=f.lpips_weights,
-             vgg16_weights=f.vgg16_weights, resnet50_weights=f.resnet50_weights, source=source)
+    try:
+        paths, source = resolve_images(f.hr_dir, f.manifest, f.split)
+        evaluate(paths, scales=scales, methods=methods, output_dir=f.output_dir,
+                 max_images=f.max_images, figures=f.figures, lpips_weights=f.lpips_weights,
+                 vgg16_weights=f.vgg16_weights, resnet50_weights=f.resnet50_weights, source=source)
+    except (ValueError, OSError) as err:  # bad input or an unwritable output: one line, no traceback
+        raise SystemExit(f"error: {err}") from None
 
 
 def resolve_images(hr_dir=None, manifest=None, split="test"):
@@ -246,8 +249,8 @@ def evaluate(hr_paths, scales=(4, 8), methods=("bicubic",), output_dir="outputs/
     labels = _method_labels(methods)
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
+    paths, hrs, skipped = _readable_hr(paths, [int(s) for s in scales])
     deep = _DeepMetrics(vgg16_weights, resnet50_weights, lpips_weights)
-    hrs = [io.read_image(p) for p in paths]
 
     results = {"hr_laplacian_variance": {}}
     csv_rows, tables = [], []
@@ -267,9 +270,6 @@ def evaluate(hr_paths, scales=(4, 8), methods=("bicubic",), output_dir="outputs/
         hr_lapvar, panels, warmed = [], [], set()
         for i, (path, hr_full) in enumerate(tqdm(list(zip(paths, hrs)), desc=f"x{s}", unit="img")):
             hr = mod_crop(hr_full, s)
-            if min(hr.shape[:2]) < 2 * s + 11:
-                raise ValueError(f"{path}: {hr_full.shape[1]}x{hr_full.shape[0]} is too small "
-                                 f"to evaluate at x{s}")
             lr = imresize(hr, 1.0 / s)
             hr_lapvar.append(metrics.laplacian_variance(hr))
             outputs = {}
@@ -306,7 +306,8 @@ def evaluate(hr_paths, scales=(4, 8), methods=("bicubic",), output_dir="outputs/
         results["hr_laplacian_variance"][key] = _mean(hr_lapvar)
         table = format_table(s, means, results["hr_laplacian_variance"][key], len(paths), source,
                              deep.status)
-        (out / f"table_{key}.md").write_text(table + "\n")
+        with io.atomic_write(out / f"table_{key}.md", "w") as f:
+            f.write(table + "\n")
         tables.append(table)
         if print_tables:
             print(table + "\n", flush=True)
@@ -315,12 +316,45 @@ def evaluate(hr_paths, scales=(4, 8), methods=("bicubic",), output_dir="outputs/
             save_panel(fig_path, lr, outputs, hr, s, {m: rows[m][k] for m in outputs})
 
     results["meta"] = {"images": [str(p) for p in paths], "source": source,
-                       "methods": methods, "metrics": deep.status}
-    (out / "results.json").write_text(json.dumps(results, indent=2, allow_nan=False,
-                                                 default=_json_default) + "\n")
+                       "methods": methods, "metrics": deep.status, "skipped": skipped}
+    with io.atomic_write(out / "results.json", "w") as f:
+        f.write(json.dumps(results, indent=2, allow_nan=False, default=_json_default) + "\n")
     _write_csv(out / "metrics.csv", csv_rows)
     log.info("wrote %s", out)
     return results
+
+
+def _min_side(scale):
+    """Smallest HR side (after mod-crop) that the metrics can score at ``scale``."""
+    return 2 * scale + 11
+
+
+def _readable_hr(paths, scales):
+    """(paths, images, skipped) of the HR images that decode and are large enough at every scale;
+    each skipped file is warned about by name, then their count (as training does)."""
+    from skinsr_tf.data import io
+    from skinsr_tf.data.resize import mod_crop
+
+    good, images, skipped = [], [], []
+    for path in paths:
+        try:
+            hr = io.read_image(path)
+        except io.ImageReadError as err:
+            skipped.append({"image": str(path), "reason": str(err)})
+        else:
+            small = [s for s in scales if min(mod_crop(hr, s).shape[:2]) < _min_side(s)]
+            if not small:
+                good.append(path)
+                images.append(hr)
+                continue
+            skipped.append({"image": str(path), "reason": f"{path}: {hr.shape[1]}x{hr.shape[0]} is too small "
+                            f"to evaluate at x{small[0]} (needs {_min_side(small[0])} px after mod-crop)"})
+        log.warning("skipping %s", skipped[-1]["reason"])
+    if skipped:
+        log.warning("skipped %d of %d HR images", len(skipped), len(paths))
+    if not good:
+        raise ValueError(f"none of the {len(paths)} HR images can be evaluated (see the warnings above)")
+    return good, images, skipped
 
 
 def _json_default(obj):
@@ -330,8 +364,10 @@ def _json_default(obj):
 
 
 def _write_csv(path, rows):
+    from skinsr_tf.data.io import atomic_write
+
     fields = ["scale", "method", "image", *METRIC_KEYS]
-    with open(path, "w", newline="") as f:
+    with atomic_write(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
         writer.writeheader()
         for row in rows:
@@ -442,7 +478,10 @@ def save_panel(path, lr, outputs, hr, scale, rows=None):
         shown = ax.imshow(invented, cmap="inferno", vmin=0.0, vmax=vmax, interpolation="nearest")
         ax.set_title(f"mean {invented.mean():.2f}", fontsize=8)
     fig.colorbar(shown, cax=legend_ax.inset_axes([0.72, 0.05, 0.1, 0.9]), extend="max")
+    from skinsr_tf.data.io import atomic_write
+
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    with atomic_write(path) as f:
+        fig.savefig(f, dpi=110, format="png")
     plt.close(fig)
     return Path(path)

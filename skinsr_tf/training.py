@@ -8,17 +8,23 @@
   vectors included), every optimiser variable (moments, iteration count, learning rate) and the
   step count, in one `.npz` written to a temporary name and `os.replace`d, so a kill at any
   moment leaves the previous checkpoint intact.
-- `CheckpointAndGuard`: saves every `save_every` steps (only on the chief worker); stops training
+- `CheckpointAndGuard`: saves every `save_every` steps and at each epoch's end, after the epoch's
+  metrics row is logged (only on the chief worker); stops training
   at the first non-finite loss and never writes a checkpoint after it (nor one holding a
   non-finite weight). `train` then raises `NonFiniteLossError` naming the last good checkpoint.
 - `ReduceLROnPlateau`: multiplies the learning rate of *all* the model's optimisers by `factor`
   when the monitored validation metric stalls (the report: 1e-3, then 1e-4).
 
 Training is organised in "epochs" of `steps_per_epoch` steps: one validation pass, one
-TensorBoard point and one checkpoint each. `--steps` that is not a multiple is honoured exactly
-(the last epoch is shorter), and a resumed run continues at the checkpoint's step.
+TensorBoard point, one metrics.csv row and one checkpoint each, plus a checkpoint every
+`checkpoint_every` steps within an epoch, so a kill loses little even in a run shorter than one epoch.
+`--steps` that is not a multiple is honoured exactly (the last epoch is shorter), and a resumed run
+continues at the checkpoint's step and rewrites the metrics rows of the epochs it repeats.
+The data are checked before anything is built or written; a problem raises `DataError`.
 """
 
+import csv
+import inspect
 import json
 import math
 import os
@@ -32,6 +38,8 @@ require_tensorflow()
 import keras  # noqa: E402 (after the check, so a missing TensorFlow reads as one line)
 import numpy as np
 
+from .data.io import atomic_write
+
 CONFIG_NAME = "config.json"
 FINAL_WEIGHTS = "final.weights.h5"
 CHECKPOINT_DIR = "checkpoints"
@@ -40,6 +48,10 @@ _CKPT_RE = re.compile(r"^ckpt-(\d+)\.npz$")
 
 class NonFiniteLossError(RuntimeError):
     """Training produced a NaN/Inf loss; the last good checkpoint is kept."""
+
+
+class DataError(ValueError):
+    """The training data cannot be used (missing, empty, unreadable); the message says why."""
 
 
 # --- strategies -----------------------------------------------------------------------------
@@ -96,17 +108,11 @@ def _state_variables(model):
 
 def save_checkpoint(model, path, step):
     """Write the model's and optimisers' state plus `step` atomically to `path` (.npz)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     arrays = {k: _numpy(v) for k, v in _state_variables(model).items()}
     arrays["__step__"] = np.asarray(int(step), np.int64)
     arrays["__paths__"] = np.asarray([v.path for v in _state_variables(model).values()])
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
+    with atomic_write(path) as f:
         np.savez(f, **arrays)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def restore_checkpoint(model, path):
@@ -155,16 +161,29 @@ def _numpy(v):
     return keras.ops.convert_to_numpy(v)
 
 
-def _atomic_write_text(path, text):
-    tmp = Path(str(path) + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+def _trim_metrics(path, first_epoch):
+    """Drop metrics.csv rows of epochs >= `first_epoch` (a resumed run logs them again)."""
+    path = Path(path)
+    if not path.is_file():
+        return
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    if not rows or "epoch" not in rows[0]:
+        return
+    col = rows[0].index("epoch")
+    keep = [rows[0]] + [r for r in rows[1:] if len(r) > col and r[col].isdigit() and int(r[col]) < first_epoch]
+    if len(keep) < len(rows):
+        with atomic_write(path, "w", newline="") as f:
+            csv.writer(f, lineterminator="\n").writerows(keep)
 
 
 # --- callbacks ------------------------------------------------------------------------------
 class CheckpointAndGuard(keras.callbacks.Callback):
-    """Checkpoint every `save_every` steps; stop on the first non-finite loss, saving nothing after.
+    """Checkpoint every `save_every` steps and at each epoch's end; stop on the first non-finite
+    loss, saving nothing after.
 
+    A save that falls on an epoch's last step waits for `on_epoch_end`, so put this callback after
+    the loggers: a checkpoint then never gets ahead of the metrics row of its epoch.
     `step` counts optimisation steps across `fit` calls (set it to the restored step on resume).
     After training, `bad_step` is None or the step whose loss was not finite.
     """
@@ -178,6 +197,7 @@ class CheckpointAndGuard(keras.callbacks.Callback):
         self.write = write
         self.bad_step = None
         self.bad_logs = None
+        self.saved_step = None
 
     def on_train_batch_end(self, batch, logs=None):
         self.step += 1
@@ -187,12 +207,16 @@ class CheckpointAndGuard(keras.callbacks.Callback):
             self.bad_step, self.bad_logs = self.step, bad
             self.model.stop_training = True
             return
-        if self.bad_step is None and self.step % self.save_every == 0:
+        last_of_epoch = batch + 1 == (self.params or {}).get("steps")
+        if self.bad_step is None and self.step % self.save_every == 0 and not last_of_epoch:
             self.save()
 
+    def on_epoch_end(self, epoch, logs=None):
+        self.save()
+
     def save(self):
-        """Save now unless training went bad; also refuses to save a non-finite weight."""
-        if self.bad_step is not None or not self.write:
+        """Save now unless training went bad, or this step is saved; refuses a non-finite weight."""
+        if self.bad_step is not None or not self.write or self.saved_step == self.step:
             return
         for v in self.model.weights:
             if not np.all(np.isfinite(_numpy(v))):
@@ -200,6 +224,7 @@ class CheckpointAndGuard(keras.callbacks.Callback):
                 self.model.stop_training = True
                 return
         save_checkpoint(self.model, self.directory / f"ckpt-{self.step}.npz", self.step)
+        self.saved_step = self.step
         for _, old in list_checkpoints(self.directory)[: -self.keep]:
             old.unlink(missing_ok=True)
 
@@ -270,6 +295,7 @@ def train(
     data_dir=None,
     steps=1000,
     steps_per_epoch=100,
+    checkpoint_every=None,
     batch_size=8,
     crop=128,
     learning_rate=None,
@@ -290,7 +316,9 @@ def train(
 
     Writes to `output_dir`: config.json (everything needed to rebuild the model), checkpoints/
     (`ckpt-<step>.npz`), metrics.csv (one row per epoch), logs/ (TensorBoard, if installed),
-    final.weights.h5. With `resume`, continues from
+    final.weights.h5, and the split manifest when the data folder is read-only.
+    `checkpoint_every`: steps between checkpoints within an epoch (default: `steps_per_epoch`; a
+    tenth of `steps` when the whole run is shorter than one epoch). With `resume`, continues from
     the newest checkpoint (same step count, optimiser state and learning rate); without it, a
     folder that already holds checkpoints is refused. `init_weights`: a weights file loaded
     before training (model-specific, e.g. `EdgeInformedSR.load_edge_generator_weights`).
@@ -310,18 +338,56 @@ def train(
         )
     if steps < 1 or steps_per_epoch < 1:
         raise ValueError(f"steps and steps_per_epoch must be >= 1, got {steps} and {steps_per_epoch}")
+    if checkpoint_every is None:
+        checkpoint_every = steps_per_epoch if steps >= steps_per_epoch else max(1, steps // 10)
+    if checkpoint_every < 1:
+        raise ValueError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
     if data_dir is None:
         from .data.synthetic import ensure_synthetic_set
 
         data_dir = ensure_synthetic_set()
+    source = _data_source(data_dir, output_dir)
 
     strat = get_strategy(strategy)  # first: multi-worker setup must precede any TF op
     keras.utils.set_random_seed(seed)
-    if mixed_precision:
-        keras.mixed_precision.set_global_policy("mixed_float16")
     chief = is_chief(strat)
     distributed = strat.num_replicas_in_sync > 1 or isinstance(strat, tf.distribute.MultiWorkerMirroredStrategy)
     cls = get_model_class(model_name)
+    scale = int(model_kwargs.get("scale", inspect.signature(cls).parameters["scale"].default))
+
+    def data(split, **kw):
+        ds = make_dataset(source, split=split, scale=scale, crop=crop, batch_size=batch_size,
+                          edges=cls.needs_edges, **kw)
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+        return ds.with_options(options)
+
+    # The data first: a bad data folder costs no model build and leaves no run folder behind.
+    found = list_checkpoints(ckpt_dir) if resume else []
+    first_step = found[-1][0] if found else 0
+    try:
+        val_ds = data("dev")
+        first_train_ds = data("train", seed=seed + first_step, repeat=-1)
+        if distributed:
+            # Every replica needs a non-empty share of every batch: full batches only (a multiple of
+            # the replica count; smaller when the dev split is smaller than one global batch).
+            n_dev = sum(int(b["hr"].shape[0]) for b in val_ds)
+            n_rep = strat.num_replicas_in_sync
+            val_batch = max(n_rep, min(batch_size, n_dev) // n_rep * n_rep)
+            val_ds = val_ds.unbatch().repeat(-(-val_batch // max(n_dev, 1)))  # a tiny dev set is reused
+            val_ds = val_ds.batch(val_batch, drop_remainder=True)
+        if val_batches:
+            val_ds = val_ds.take(val_batches)
+        val_ds = val_ds.cache()  # dev crops are few and fixed; counted once, then read from memory
+        val_steps = sum(1 for _ in val_ds)
+        if val_steps == 0:
+            raise ValueError(f"{data_dir}: the dev split yields no validation batch (too few images for the replicas)")
+    except (ValueError, OSError) as err:
+        raise DataError(f"{data_dir}: cannot train on this data: {err}") from err
+    val_ds = val_ds.repeat()
+
+    if mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_float16")
     with strat.scope():
         model = cls(**model_kwargs)
         if init_weights:
@@ -332,7 +398,7 @@ def train(
         model.compile(jit_compile=bool(jit_compile) and not distributed, **compile_kwargs)
 
     start_step = 0
-    latest = latest_checkpoint(ckpt_dir) if resume else None
+    latest = found[-1][1] if found else None
     if latest is not None:
         start_step = restore_checkpoint(model, latest)
         if verbose:
@@ -345,6 +411,7 @@ def train(
         "data_dir": str(data_dir),
         "steps": steps,
         "steps_per_epoch": steps_per_epoch,
+        "checkpoint_every": checkpoint_every,
         "batch_size": batch_size,
         "crop": crop,
         "strategy": strategy,
@@ -355,44 +422,21 @@ def train(
         **(extra_config or {}),
     }
     if chief:
-        output_dir.mkdir(parents=True, exist_ok=True)
-        _atomic_write_text(output_dir / CONFIG_NAME, json.dumps(config, indent=2, default=str) + "\n")
+        with atomic_write(output_dir / CONFIG_NAME, "w") as f:
+            f.write(json.dumps(config, indent=2, default=str) + "\n")
 
-    guard = CheckpointAndGuard(ckpt_dir, steps_per_epoch, start_step, keep=keep_checkpoints, write=chief)
+    guard = CheckpointAndGuard(ckpt_dir, checkpoint_every, start_step, keep=keep_checkpoints, write=chief)
     monitor, mode = model.monitor
     log_dir = output_dir / "logs" if chief else output_dir / "logs" / f"worker-{strat.cluster_resolver.task_id}"
-    callbacks = [guard, ReduceLROnPlateau(monitor, mode, patience=plateau_patience)]
+    callbacks = [ReduceLROnPlateau(monitor, mode, patience=plateau_patience)]
     if chief:
-        output_dir.mkdir(parents=True, exist_ok=True)
+        _trim_metrics(output_dir / "metrics.csv", start_step // steps_per_epoch)
         callbacks.append(keras.callbacks.CSVLogger(str(output_dir / "metrics.csv"), append=True))
     if _has_tensorboard():
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False))
     elif verbose and chief:
         print("tensorboard is not installed: logging epochs to metrics.csv only")
-
-    def data(split, **kw):
-        ds = make_dataset(data_dir, split=split, scale=model.scale, crop=crop, batch_size=batch_size,
-                          edges=model.needs_edges, **kw)
-        options = tf.data.Options()
-        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-        return ds.with_options(options)
-
-    val_ds = data("dev")
-    if distributed:
-        # Every replica needs a non-empty share of every batch: full batches only (a multiple of
-        # the replica count; smaller when the dev split is smaller than one global batch).
-        n_dev = sum(int(b["hr"].shape[0]) for b in val_ds)
-        n_rep = strat.num_replicas_in_sync
-        val_batch = max(n_rep, min(batch_size, n_dev) // n_rep * n_rep)
-        val_ds = val_ds.unbatch().repeat(-(-val_batch // max(n_dev, 1)))  # a tiny dev set is reused
-        val_ds = val_ds.batch(val_batch, drop_remainder=True)
-    if val_batches:
-        val_ds = val_ds.take(val_batches)
-    val_ds = val_ds.cache()  # dev crops are few and fixed; counted once, then read from memory
-    val_steps = sum(1 for _ in val_ds)
-    if val_steps == 0:
-        raise ValueError(f"{data_dir}: the dev split yields no validation batch (too few images for the replicas)")
-    val_ds = val_ds.repeat()
+    callbacks.append(guard)  # last: an epoch's checkpoint follows its metrics row
 
     step = start_step
     while step < steps and guard.bad_step is None:
@@ -403,7 +447,7 @@ def train(
             n_epochs = (steps - step) // steps_per_epoch
         else:
             n_epochs = 1
-        train_ds = data("train", seed=seed + step, repeat=-1)
+        train_ds = first_train_ds if step == first_step else data("train", seed=seed + step, repeat=-1)
         model.fit(
             train_ds,
             epochs=epoch + n_epochs,
@@ -416,8 +460,6 @@ def train(
             shuffle=False,  # the tf.data pipeline shuffles
         )
         step = guard.step
-        if guard.bad_step is None and step % steps_per_epoch:
-            guard.save()  # the short last epoch
 
     if guard.bad_step is not None:
         good = latest_checkpoint(ckpt_dir)
@@ -427,7 +469,20 @@ def train(
             "Lower the learning rate or check the data, then rerun with --resume."
         )
     if chief:
-        tmp = output_dir / "final.tmp.weights.h5"
-        model.save_weights(str(tmp))
-        os.replace(tmp, output_dir / FINAL_WEIGHTS)
+        with atomic_write(output_dir / FINAL_WEIGHTS, None) as tmp:
+            model.save_weights(str(tmp))
     return model
+
+
+def _data_source(data_dir, output_dir):
+    """What `make_dataset` reads: `data_dir` itself, or, when that folder holds no split manifest
+    and cannot take one (read-only), a manifest in the run folder (made once, then reused)."""
+    from .data.dataset import MANIFEST_NAME, build_manifest
+
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir() or (data_dir / MANIFEST_NAME).exists() or os.access(data_dir, os.W_OK):
+        return data_dir
+    try:
+        return build_manifest(data_dir, Path(output_dir) / MANIFEST_NAME)
+    except (ValueError, OSError) as err:
+        raise DataError(f"{data_dir}: cannot train on this data: {err}") from err

@@ -119,3 +119,32 @@ def test_lr_psnr_and_invented_columns_and_sr_options(hr_dir, tmp_path, capsys):
     assert len(row.split("|")) == len(table.splitlines()[2].split("|"))  # one cell per column
     fig = Image.open(next(out.glob("figure_x4_*.png")))
     assert fig.height > 0.4 * fig.width  # 6 square panels: the image row and the invented-detail row
+
+
+def test_evaluate_skips_corrupt_and_too_small_hr_images_by_name(hr_dir, tmp_path, caplog, monkeypatch):
+    class NoDeepMetrics:  # the backbones are not what this test is about
+        status = {}
+
+        def __init__(self, *args):
+            pass
+
+        def __call__(self, sr, hr):
+            return {key: None for key in evaluation._DEEP}
+
+    monkeypatch.setattr(evaluation, "_DeepMetrics", NoDeepMetrics)
+    folder = tmp_path / "hr"
+    folder.mkdir()
+    for p in sorted(hr_dir.iterdir()):
+        (folder / p.name).write_bytes(p.read_bytes())
+    (folder / "corrupt.png").write_bytes((folder / "img0.png").read_bytes()[:150])
+    io.write_image(folder / "tiny.png", np.zeros((16, 16, 3), np.uint8))
+    paths, _ = evaluation.resolve_images(hr_dir=folder)
+    with caplog.at_level("WARNING"):
+        results = evaluation.evaluate(paths, scales=[4], methods=["bicubic"], output_dir=tmp_path / "eval",
+                                      figures=0, print_tables=False)
+    assert results["x4"]["bicubic"]["n_images"] == 3
+    assert [s["image"] for s in results["meta"]["skipped"]] == [str(folder / "corrupt.png"), str(folder / "tiny.png")]
+    assert "truncated" in results["meta"]["skipped"][0]["reason"]
+    assert "too small" in results["meta"]["skipped"][1]["reason"]
+    assert "corrupt.png" in caplog.text and "tiny.png" in caplog.text and "skipped 2 of 5" in caplog.text
+    assert json.loads((tmp_path / "eval" / "results.json").read_text())["meta"]["skipped"]

@@ -1,6 +1,9 @@
 """Training runner: checkpoints, resume after SIGKILL, NaN guard, LR plateau, distribution."""
 
 import io
+
+
+import csv
 import json
 import os
 import signal
@@ -157,6 +160,7 @@ def test_checkpoint_write_failing_midway_keeps_the_previous_one_for_resume(tmp_p
         training.train(steps=4, resume=True, **run)
     monkeypatch.undo()
     assert [s for s, _ in training.list_checkpoints(ckpt_dir)] == [2]
+    assert sorted(p.name for p in ckpt_dir.iterdir()) == ["ckpt-2.npz"]  # no temporary file left
     assert (ckpt_dir / "ckpt-2.npz").read_bytes() == before
     model = UNetSR(scale=4, preset="tiny")
     model.compile()
@@ -197,6 +201,37 @@ def test_resume_after_sigkill_continues_the_step_count(tmp_path, data_dir):
     model.compile()
     assert training.restore_checkpoint(model, last) == steps
     assert int(model.optimizer.iterations.numpy()) == steps  # optimiser state survived the kill
+
+
+def test_a_run_shorter_than_one_epoch_checkpoints_on_the_way(tmp_path, data_dir):
+    out = tmp_path / "run"
+    training.train("unet", {"scale": 4, "preset": "tiny"}, output_dir=out, data_dir=data_dir, steps=4,
+                   steps_per_epoch=10, batch_size=2, crop=32, val_batches=1, verbose=0)
+    assert [s for s, _ in training.list_checkpoints(out / "checkpoints")] == [2, 3, 4]
+
+
+def test_metrics_csv_keeps_every_epoch_across_an_interrupted_run(tmp_path, data_dir, monkeypatch):
+    class Killed(Exception):
+        pass
+
+    out = tmp_path / "run"
+    args = dict(output_dir=out, data_dir=data_dir, steps=6, steps_per_epoch=2, batch_size=2, crop=32,
+                val_batches=1, verbose=0)
+    real = keras.callbacks.CSVLogger.on_epoch_end
+
+    def dies_at_epoch_1(self, epoch, logs=None):
+        if epoch == 1:
+            raise Killed  # the process dies after epoch 1's last step, before its row is written
+        real(self, epoch, logs)
+
+    monkeypatch.setattr(keras.callbacks.CSVLogger, "on_epoch_end", dies_at_epoch_1)
+    with pytest.raises(Killed):
+        training.train("unet", {"scale": 4, "preset": "tiny"}, **args)
+    monkeypatch.setattr(keras.callbacks.CSVLogger, "on_epoch_end", real)
+    training.train("unet", {"scale": 4, "preset": "tiny"}, resume=True, **args)
+    with open(out / "metrics.csv") as f:
+        epochs = [int(row["epoch"]) for row in csv.DictReader(f)]
+    assert epochs == [0, 1, 2]
 
 
 MIRRORED_SCRIPT = textwrap.dedent(

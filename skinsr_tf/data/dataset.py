@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .io import IMAGE_EXTENSIONS, ImageReadError, list_images, read_image
+from .io import IMAGE_EXTENSIONS, ImageReadError, atomic_write, list_images, read_image
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +86,8 @@ def build_manifest(data_dir, out_path=None, seed: int = 0, ratios=(8, 1, 1), exc
     except ValueError:
         root_s = str(data_dir)
     manifest = {"root": root_s, "seed": seed, "ratios": list(ratios), "exclude": exclude, **splits}
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.write_text(json.dumps(manifest, indent=1) + "\n")
+    with atomic_write(out_path, "w") as f:
+        f.write(json.dumps(manifest, indent=1) + "\n")
     log.info("wrote split manifest %s: %s", out_path, {k: len(splits[k]) for k in SPLITS})
     return out_path
 

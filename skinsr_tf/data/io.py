@@ -1,12 +1,16 @@
 """Reading and writing images: every file becomes an (H, W, 3) uint8 RGB array.
 
 One exception type, :class:`ImageReadError`, covers every bad file (missing, empty, truncated,
-not an image, too large) and its message names the file and the problem.
+not an image, too large) and its message names the file and the problem. :func:`atomic_write` is
+how the package writes every file (images, tables, figures, manifests, checkpoints, study files):
+a reader or a later run sees the old file or the complete new one, never a partial one.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import struct
+import tempfile
 import warnings
 import zlib
 from pathlib import Path
@@ -110,7 +114,7 @@ def to_rgb_uint8(image) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------------------------
-# 16-bit colour PNG: Pillow reduces RGB;16 to 8 bits by truncation, so decode those ourselves.
+# 16-bit colour PNG: Pillow reduces RGB;16 to 8 bits by truncation; OpenCV (libpng) reads all 16.
 
 
 def _png_header(data: bytes):
@@ -120,56 +124,20 @@ def _png_header(data: bytes):
     return width, height, depth, ctype, interlace
 
 
-def _paeth(a, b, c):
-    p = a + b - c
-    pa, pb, pc = np.abs(p - a), np.abs(p - b), np.abs(p - c)
-    return np.where((pa <= pb) & (pa <= pc), a, np.where(pb <= pc, b, c))
+def _decode_png16_colour(data: bytes) -> np.ndarray:
+    """Decode a 16-bit RGB/RGBA PNG to uint16 (H, W, 3 or 4) with OpenCV.
 
-
-def _decode_png16_colour(data: bytes, width: int, height: int, channels: int) -> np.ndarray:
-    """Decode a non-interlaced 16-bit RGB/RGBA PNG to uint16 (H, W, C)."""
-    idat, pos = [], 8
-    while pos + 8 <= len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        if kind == b"IDAT":
-            idat.append(data[pos + 8:pos + 8 + length])
-        elif kind == b"IEND":
-            break
-        pos += 12 + length
-    raw = np.frombuffer(zlib.decompress(b"".join(idat)), dtype=np.uint8)
-    bpp = 2 * channels
-    stride = width * bpp
-    if raw.size < height * (stride + 1):
-        raise ValueError("PNG image data is truncated")
-    rows = raw[: height * (stride + 1)].reshape(height, stride + 1)
-    out = np.zeros((height, stride), dtype=np.int32)
-    prev = np.zeros(stride, dtype=np.int32)
-    for y in range(height):
-        ftype, line = rows[y, 0], rows[y, 1:].astype(np.int32)
-        if ftype == 0:
-            cur = line
-        elif ftype == 2:
-            cur = (line + prev) & 255
-        elif ftype == 1:
-            # running sum per byte lane of a pixel (mod 256)
-            cur = (np.cumsum(line.reshape(width, bpp), axis=0) & 255).reshape(-1)
-        elif ftype in (3, 4):
-            cur = line.copy()
-            for x in range(0, stride, bpp):  # sequential along the row, vectorised over a pixel
-                left = cur[x - bpp:x] if x else np.zeros(bpp, np.int32)
-                up = prev[x:x + bpp]
-                if ftype == 3:
-                    pred = (left + up) >> 1
-                else:
-                    upleft = prev[x - bpp:x] if x else np.zeros(bpp, np.int32)
-                    pred = _paeth(left, up, upleft)
-                cur[x:x + bpp] = (cur[x:x + bpp] + pred) & 255
-        else:
-            raise ValueError(f"bad PNG filter type {ftype}")
-        out[y] = cur
-        prev = cur
-    b = out.astype(np.uint16).reshape(height, width, channels, 2)
-    return (b[..., 0] << 8) | b[..., 1]
+    The caller checks the size declared in the header first; libpng inflates only the rows the
+    header declares, so surplus compressed data cannot grow memory beyond that.
+    """
+    try:
+        import cv2
+    except ImportError as e:  # pragma: no cover - opencv-python-headless is a dependency
+        raise ValueError("16-bit colour PNG needs OpenCV (pip install opencv-python-headless)") from e
+    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if arr is None or arr.dtype != np.uint16 or arr.ndim != 3 or arr.shape[2] not in (3, 4):
+        raise ValueError("PNG image data is truncated or corrupt (OpenCV could not decode it)")
+    return cv2.cvtColor(arr, cv2.COLOR_BGR2RGB if arr.shape[2] == 3 else cv2.COLOR_BGRA2RGBA)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -208,9 +176,8 @@ def read_image(path) -> np.ndarray:
             if limit is not None and w * h > limit:
                 raise Image.DecompressionBombError(f"{w}x{h}")
             header = _png_header(data)
-            if (header and header[2] == 16 and header[3] in (2, 6) and header[4] == 0):
-                arr = _decode_png16_colour(data, header[0], header[1], 3 if header[3] == 2 else 4)
-                return _array_to_rgb_uint8(arr)
+            if header and header[2] == 16 and header[3] in (2, 6):
+                return _array_to_rgb_uint8(_decode_png16_colour(data))
             if im.format == "TIFF" and _tiff_needs_tifffile(im):
                 return _read_tiff16(data, path)
             im.load()
@@ -256,9 +223,51 @@ def _read_tiff16(data: bytes, path: Path) -> np.ndarray:
     return _array_to_rgb_uint8(arr)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _umask()
+
+
+@contextlib.contextmanager
+def atomic_write(path, mode="wb", *, private=False, **open_kwargs):
+    """Write ``path`` atomically: a temporary file in the same folder, then ``os.replace``.
+
+    Yields an open file (``mode``: "wb", "w", ...; ``open_kwargs`` go to :func:`open`), or with
+    ``mode=None`` the temporary file's path (same extension as ``path``) for writers that insist
+    on a file name. On success the data is flushed to disk and renamed over ``path``; on any error
+    (a full disk, an exception in the ``with`` body) the temporary file is removed and ``path`` is
+    untouched. Temporary names start with a dot and never end in an image extension, so a kill -9
+    leaves nothing that looks like an output. ``private``: mode 0600 instead of the umask's default.
+    Parent folders are created.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = ".tmp" + ("".join(path.suffixes) if mode is None else "")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    try:
+        if mode is None:
+            os.close(fd)
+            yield Path(tmp)
+        else:
+            with os.fdopen(fd, mode, **open_kwargs) as f:
+                yield f
+                f.flush()
+                os.fsync(f.fileno())
+        os.chmod(tmp, 0o600 if private else 0o666 & ~_UMASK)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
 def write_image(path, image) -> Path:
-    """Write an RGB image (uint8, or anything :func:`to_rgb_uint8` accepts); format from the
-    extension; parent folders are created. JPEGs are written at quality 95."""
+    """Write an RGB image (uint8, or anything :func:`to_rgb_uint8` accepts) atomically; format
+    from the extension; parent folders are created. JPEGs are written at quality 95."""
     from PIL import Image
 
     path = Path(path)
@@ -266,16 +275,46 @@ def write_image(path, image) -> Path:
     if ext not in IMAGE_EXTENSIONS:
         raise ValueError(f"{path}: unsupported extension {ext!r}; use one of {IMAGE_EXTENSIONS}")
     arr = to_rgb_uint8(image)
-    path.parent.mkdir(parents=True, exist_ok=True)
     kwargs = {"quality": 95} if ext in (".jpg", ".jpeg") else {}
-    Image.fromarray(arr, "RGB").save(path, **kwargs)
+    Image.init()
+    with atomic_write(path) as f:
+        Image.fromarray(arr, "RGB").save(f, format=Image.EXTENSION[ext], **kwargs)
     return path
 
 
-def list_images(folder, recursive: bool = True) -> list[Path]:
-    """Image files (by extension, case-insensitive) under ``folder``, sorted."""
+def list_images(folder, recursive: bool = True, errors: list | None = None) -> list[Path]:
+    """Image files (by extension, case-insensitive; hidden files excluded) under ``folder``, sorted.
+
+    A subfolder or entry that cannot be read (permissions, a symlink loop) is not skipped in
+    silence: its message is appended to ``errors`` when a list is given, else it is warned about.
+    An unreadable ``folder`` itself raises :class:`PermissionError` naming it.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: not a directory")
-    it = folder.rglob("*") if recursive else folder.iterdir()
-    return sorted(p for p in it if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    if not os.access(folder, os.R_OK | os.X_OK):
+        raise PermissionError(f"{folder}: folder is not readable (permission denied)")
+    problems, found = [], []
+
+    def report(err: OSError):
+        problems.append(f"{err.filename}: cannot read ({err.strerror or err})")
+
+    for top, dirs, files in os.walk(folder, onerror=report):
+        dirs[:] = dirs if recursive else []
+        for name in files:
+            p = Path(top) / name
+            if name.startswith(".") or p.suffix.lower() not in IMAGE_EXTENSIONS:
+                continue
+            try:
+                os.stat(p)
+            except OSError as err:  # a dangling link or a symlink loop
+                report(err)
+                continue
+            if p.is_file():
+                found.append(p)
+    if errors is not None:
+        errors.extend(problems)
+    else:
+        for message in problems:
+            warnings.warn(message, stacklevel=2)
+    return sorted(found)

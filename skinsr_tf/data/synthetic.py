@@ -261,12 +261,15 @@ def ensure_synthetic_set(n: int = DEFAULT_N, size: int = DEFAULT_SIZE, seed: int
     The folder is ``default_data_dir()/n{n}_s{size}_seed{seed}`` unless ``out_dir`` is given; a
     ``.complete`` marker is written last so an interrupted run is regenerated.
     """
+    from .io import atomic_write
+
     folder = Path(out_dir) if out_dir is not None else default_data_dir() / f"n{n}_s{size}_seed{seed}"
     marker = folder / ".complete"
     if marker.exists() and len(list(folder.glob("skin_*.png"))) >= n:
         return folder
     write_synthetic_set(folder, n=n, size=size, seed=seed)
-    marker.write_text(f"n={n} size={size} seed={seed}\n")
+    with atomic_write(marker, "w") as f:
+        f.write(f"n={n} size={size} seed={seed}\n")
     return folder
 
 

@@ -403,9 +403,10 @@ def save_weights_compact(model, path):
         if value.dtype.kind == "f" and np.all(np.abs(value) <= FLOAT16_MAX):
             value = value.astype(np.float16)
         arrays[f"{i:04d}/{v.path}"] = value
+    from skinsr_tf.data.io import atomic_write
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as f:  # np.savez would append ".npz" to names ending in ".weights"
+    with atomic_write(path) as f:  # np.savez would append ".npz" to names ending in ".weights"
         np.savez_compressed(f, **arrays)
     return path
 

@@ -4,6 +4,8 @@ Raters open a personal link ``/r/<token>``; it starts a signed session (cookie, 
 redirects to ``/rate``. Everything the browser sees is opaque: images are ``/img/<random id>``
 issued per rater and comparison, re-encoded PNG without metadata. Votes are JSON POSTs that carry
 the session's CSRF token; the Origin / Sec-Fetch-Site headers are checked when the browser sends them.
+Sessions are signed with the key in ``study.secret``, not with anything in the database; an admin
+session carries the study's admin epoch and ends when ``admin-link`` rotates it.
 """
 
 import datetime as _dt
@@ -38,7 +40,7 @@ def create_app(study_dir):
     statics = {name: ((here / "static" / name).read_bytes(), mime) for name, mime in
                (("rate.js", "text/javascript; charset=utf-8"), ("rate.css", "text/css; charset=utf-8"))}
     app.config.update(
-        SECRET_KEY=meta["secret_key"], SESSION_COOKIE_NAME="skinsr_rating", SESSION_COOKIE_HTTPONLY=True,
+        SECRET_KEY=store.session_secret(study_dir), SESSION_COOKIE_NAME="skinsr_rating", SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax", PERMANENT_SESSION_LIFETIME=_dt.timedelta(days=60),
         MAX_CONTENT_LENGTH=16 * 1024,
     )
@@ -128,7 +130,7 @@ def create_app(study_dir):
         session["rid"] = row["id"]
         session["csrf"] = secrets.token_urlsafe(32)
         if admin:
-            session["admin"] = True
+            session["admin"] = admin
         return redirect("/rate", code=303)
 
     @app.get("/rate")
@@ -146,7 +148,10 @@ def create_app(study_dir):
     def api_vote():
         rid = current_rater()
         check_csrf()
-        data = request.get_json(silent=True)
+        try:
+            data = request.get_json(silent=True)
+        except RecursionError:  # deeply nested JSON
+            data = None
         if not isinstance(data, dict):
             abort(400, "expected a JSON object")
         item, choice = data.get("item"), data.get("choice")
@@ -214,12 +219,13 @@ def create_app(study_dir):
         if not (_TOKEN_RE.match(token) and store.is_admin_token(db(), token)):
             abort(403)
         session.permanent = True
-        session["admin"] = True
+        session["admin"] = store.admin_epoch(db())
         session.setdefault("csrf", secrets.token_urlsafe(32))
         return redirect("/results", code=303)
 
     def require_admin():
-        if not session.get("admin"):
+        held, current = session.get("admin"), store.admin_epoch(db())
+        if not (isinstance(held, str) and current and secrets.compare_digest(held, current)):
             abort(403)
 
     @app.get("/results")
@@ -256,8 +262,21 @@ _MESSAGES = {
 }
 
 
-def serve(study_dir, host="127.0.0.1", port=8000, threads=8):
-    """Serve the study with waitress (multi-threaded production WSGI server)."""
+def serve(study_dir, host="127.0.0.1", port=8000, threads=8, announce=None):
+    """Serve the study with waitress (multi-threaded production WSGI server).
+
+    The study is opened and the port bound before ``announce(url)`` is called, so a missing study
+    (:class:`~skinsr_tf.rating.store.StudyError`) or a port in use (:class:`OSError`) is raised
+    before anything says "serving".
+    """
     import waitress
 
-    waitress.serve(create_app(study_dir), host=host, port=port, threads=threads, ident="")
+    server = waitress.create_server(create_app(study_dir), host=host, port=port, threads=threads, ident="")
+    if announce is not None:
+        announce(f"http://{host}:{server.effective_port}")
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()

@@ -65,9 +65,14 @@ def _admin_link(args):
 def _serve(args):
     from skinsr_tf.rating.app import serve
 
-    print(f"Serving {args.study} on http://{args.host}:{args.port} with waitress ({args.threads} threads);"
-          " Ctrl+C to stop", flush=True)
-    serve(args.study, host=args.host, port=args.port, threads=args.threads)
+    def announce(url):
+        print(f"Serving {args.study} on {url} with waitress ({args.threads} threads); Ctrl+C to stop", flush=True)
+
+    try:
+        serve(args.study, host=args.host, port=args.port, threads=args.threads, announce=announce)
+    except OSError as exc:  # the port is taken, or the address is not ours
+        print(f"error: cannot serve on {args.host}:{args.port} ({exc.strerror or exc})", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -1,8 +1,6 @@
 """Study inputs: match SR outputs across method folders, verify them, re-encode them blind."""
 
 import io
-import os
-import tempfile
 from pathlib import Path
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
@@ -114,7 +112,10 @@ def blind_png(path):
 
 
 def cached_blind_png(path, cache_dir, key):
-    """``blind_png`` with an on-disk cache under an opaque ``key`` (atomic writes, thread-safe)."""
+    """``blind_png`` with an on-disk cache under an opaque ``key`` (atomic writes, thread-safe;
+    the folder and its files are private to the study's owner, like the study files)."""
+    from skinsr_tf.data.io import atomic_write
+
     cache_dir = Path(cache_dir)
     target = cache_dir / f"{key}.png"
     try:
@@ -122,9 +123,7 @@ def cached_blind_png(path, cache_dir, key):
     except FileNotFoundError:
         pass
     data = blind_png(path)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".tmp")
-    with os.fdopen(fd, "wb") as f:
+    cache_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with atomic_write(target, private=True) as f:
         f.write(data)
-    os.replace(tmp, target)
     return data

@@ -169,7 +169,9 @@ def write_votes_csv(votes, out):
         writer.writeheader()
         writer.writerows(votes)
         return
-    with open(out, "w", newline="", encoding="utf-8") as f:
+    from skinsr_tf.data.io import atomic_write
+
+    with atomic_write(out, "w", newline="", encoding="utf-8") as f:
         write_votes_csv(votes, f)
 
 
@@ -198,4 +200,10 @@ def plot_scores(res, out):
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     fig.tight_layout()
-    fig.savefig(out, format="png")
+    if hasattr(out, "write"):
+        fig.savefig(out, format="png")
+        return
+    from skinsr_tf.data.io import atomic_write
+
+    with atomic_write(out) as f:
+        fig.savefig(f, format="png")

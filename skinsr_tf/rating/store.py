@@ -1,8 +1,11 @@
 """The study file: one SQLite database (WAL) holding design, raters, assignments and votes.
 
-Tokens (rater links, admin link) are 256-bit random strings; only their SHA-256 is stored, so a
-copy of the database does not grant access. Image and item IDs exposed to browsers are separate
-random strings per rater and comparison: nothing in a URL says which method or file it is.
+Tokens (rater links, admin link) are 256-bit random strings; only their SHA-256 is stored. The key
+that signs browser sessions lives in a separate file beside the database (``study.secret``), never
+in it, so a copy of the database does not grant access: it holds nothing that logs in or signs a
+cookie. Both files (and SQLite's -wal/-shm files, which inherit the database's mode) are mode 0600.
+Image and item IDs exposed to browsers are separate random strings per rater and comparison:
+nothing in a URL says which method or file it is.
 """
 
 import datetime as _dt
@@ -13,11 +16,13 @@ import secrets
 import sqlite3
 from pathlib import Path
 
+from skinsr_tf.data.io import atomic_write
 from skinsr_tf.rating import GROUPS
 from skinsr_tf.rating.design import balanced_sides, make_design
 from skinsr_tf.rating.images import StudyInputError, scan_study_inputs
 
 DB_NAME = "study.sqlite"
+SECRET_NAME = "study.secret"
 CACHE_DIR = "cache"
 SCHEMA_VERSION = "1"
 
@@ -120,6 +125,35 @@ def get_meta(conn):
     return {r["key"]: r["value"] for r in conn.execute("SELECT key, value FROM meta")}
 
 
+def session_secret(study_dir):
+    """The key that signs this study's browser sessions, read from ``study.secret`` (mode 0600).
+
+    Made on first use; a study made before the key moved out of the database gets a new one and
+    the old key is deleted from the database (its sessions end; links still work).
+    """
+    path = Path(study_dir) / SECRET_NAME
+    try:
+        key = path.read_text().strip()
+    except FileNotFoundError:
+        key = ""
+    if len(key) < 32:
+        key = secrets.token_hex(32)
+        with atomic_write(path, "w", private=True) as f:
+            f.write(key + "\n")
+    conn = connect(study_dir)
+    try:
+        conn.execute("DELETE FROM meta WHERE key = 'secret_key'")
+    finally:
+        conn.close()
+    return key
+
+
+def admin_epoch(conn):
+    """A random value that changes whenever the admin link is rotated; admin sessions carry it."""
+    row = conn.execute("SELECT value FROM meta WHERE key = 'admin_epoch'").fetchone()
+    return row[0] if row else ""
+
+
 def create_study(study_dir, methods, hr=None, design="groups", seed=0, allow_tie=False, show_maps=False):
     """Check the inputs, then write a new study; returns the admin token (shown once).
 
@@ -153,6 +187,7 @@ def create_study(study_dir, methods, hr=None, design="groups", seed=0, allow_tie
     tmp = study_dir / f".{DB_NAME}.{secrets.token_hex(6)}.tmp"
     admin_token = new_token()
     try:
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # SQLite keeps this mode
         conn = sqlite3.connect(tmp, isolation_level=None)
         try:
             conn.executescript(SCHEMA)
@@ -161,7 +196,7 @@ def create_study(study_dir, methods, hr=None, design="groups", seed=0, allow_tie
                 "schema_version": SCHEMA_VERSION, "design": design, "seed": str(seed),
                 "allow_tie": "1" if allow_tie else "0", "show_hr": "0",
                 "show_maps": "1" if show_maps else "0",
-                "secret_key": secrets.token_hex(32), "admin_token_hash": hash_token(admin_token),
+                "admin_token_hash": hash_token(admin_token), "admin_epoch": secrets.token_hex(16),
                 "created_at": _now(),
             }
             conn.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
@@ -191,7 +226,7 @@ def create_study(study_dir, methods, hr=None, design="groups", seed=0, allow_tie
         if made_dir and not any(study_dir.iterdir()):
             study_dir.rmdir()
         raise
-    connect(study_dir).close()  # switch the new file to WAL
+    session_secret(study_dir)  # also switches the new file to WAL
     return admin_token
 
 
@@ -243,11 +278,15 @@ def add_rater(study_dir, name, group, rng=None):
 
 
 def rotate_admin_token(study_dir):
-    """Issue a new admin token (the old link stops working) and return it."""
+    """Issue a new admin token and return it: the old link and every admin session stop working."""
     token = new_token()
     conn = connect(study_dir)
     try:
+        conn.execute("BEGIN IMMEDIATE")
         conn.execute("UPDATE meta SET value = ? WHERE key = 'admin_token_hash'", (hash_token(token),))
+        conn.execute("INSERT INTO meta VALUES ('admin_epoch', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                     (secrets.token_hex(16),))
+        conn.execute("COMMIT")
     finally:
         conn.close()
     return token

@@ -111,6 +111,54 @@ def test_16bit_rgb_png(tmp_path, filters):
     np.testing.assert_array_equal(read_image(tmp_path / "c.png"), np.round(a / 257.0).astype(np.uint8))
 
 
+@pytest.mark.parametrize("filter_type", [0, 1, 2, 3, 4])
+@pytest.mark.parametrize("channels", [3, 4])
+def test_16bit_colour_png_every_filter_matches_the_data_and_pillow(tmp_path, filter_type, channels):
+    a = np.random.default_rng(filter_type).integers(0, 65536, (9, 11, channels)).astype(np.uint16)
+    _png16_rgb(tmp_path / "c.png", a, (filter_type,))
+    from skinsr_tf.data.io import _decode_png16_colour
+
+    decoded = _decode_png16_colour((tmp_path / "c.png").read_bytes())
+    np.testing.assert_array_equal(decoded, a)  # all 16 bits, every pixel
+    with Image.open(tmp_path / "c.png") as im:  # Pillow keeps the high byte of each sample
+        np.testing.assert_array_equal(np.asarray(im.convert("RGBA" if channels == 4 else "RGB")), a >> 8)
+    np.testing.assert_array_equal(read_image(tmp_path / "c.png"), np.round(a[..., :3] / 257.0).astype(np.uint8))
+
+
+def test_16bit_colour_png_is_fast(tmp_path):
+    import time
+
+    a = np.random.default_rng(0).integers(0, 65536, (512, 512, 3)).astype(np.uint16)
+    _png16_rgb(tmp_path / "c.png", a, (3, 4))  # average and Paeth rows: per-pixel loops before
+    t0 = time.perf_counter()
+    read_image(tmp_path / "c.png")
+    assert time.perf_counter() - t0 < 1.0
+
+
+def test_16bit_colour_png_with_oversized_idat_stays_bounded(tmp_path):
+    """1000x1000 declared, 512 MiB of compressed zeros carried: memory stays near the declared size."""
+    comp = zlib.compressobj(9)
+    zeros = bytes(1 << 20)
+    idat = b"".join(comp.compress(zeros) for _ in range(512)) + comp.flush()
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1000, 1000, 16, 2, 0, 0, 0))
+                     + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+    # VmHWM: this process's peak resident memory (ru_maxrss would include the forking parent's).
+    code = ("import re, sys\n"
+            "from skinsr_tf.data.io import ImageReadError, read_image\n"
+            "try:\n    read_image(sys.argv[1])\nexcept ImageReadError as e:\n    print(e)\n"
+            "hwm = re.search(r'VmHWM:\\s*(\\d+)', open('/proc/self/status').read()).group(1)\n"
+            "print('peak_mb', int(hwm) // 1024)\n")
+    out = subprocess.run([sys.executable, "-c", code, str(bomb)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    peak = int(out.stdout.split("peak_mb")[1])
+    assert peak < 400, out.stdout  # the whole stream inflated is 512 MiB
+
+
 @pytest.mark.parametrize("kind, problem", [
     ("missing", "not found"), ("empty", "empty"), ("text", "not a recognised image"),
     ("truncated", "truncated"), ("dir", "directory")])

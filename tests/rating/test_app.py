@@ -265,3 +265,87 @@ def test_show_maps_needs_a_map_for_every_output(tmp_path):
 
     with pytest.raises(StudyInputError, match="upscale --maps"):
         make_study(tmp_path, n_images=2, design="all-pairs", show_maps=True)
+
+
+def test_admin_sessions_end_when_the_admin_link_is_rotated(study):
+    app, admin = study["app"], study["admin"]
+    client = app.test_client()
+    assert client.get(f"/admin/{admin}").status_code == 303
+    assert client.get("/results").status_code == 200
+    new = store.rotate_admin_token(study["dir"])
+    for path in ("/results", "/results/votes.csv", "/results/chart.png"):
+        assert client.get(path).status_code == 403, path
+    assert client.get(f"/admin/{admin}").status_code == 403
+    assert client.get(f"/admin/{new}").status_code == 303 and client.get("/results").status_code == 200
+
+
+def _database_strings(study_dir):
+    """Every text value stored anywhere in the study database."""
+    conn = store.connect(study_dir)
+    try:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        found = set()
+        for table in tables:
+            for row in conn.execute(f"SELECT * FROM {table}"):
+                found.update(str(v) for v in row if v is not None)
+        return found
+    finally:
+        conn.close()
+
+
+def test_a_cookie_signed_with_anything_in_the_database_is_refused(study):
+    from flask import Flask
+
+    app, rater = study["app"], study["tokens"]["Dr ALPACARATER"]
+    client, _ = _login(app, rater)
+    state = client.get("/api/state").get_json()
+    item = state["items"][0]["item"]
+    conn = store.connect(study["dir"])
+    try:
+        rid = store.rater_for_token(conn, rater)["id"]
+        epoch = store.get_meta(conn).get("admin_epoch")
+    finally:
+        conn.close()
+    def forged_client(key):
+        forger = Flask("forger")
+        forger.secret_key = key
+        serializer = app.session_interface.get_signing_serializer(forger)
+        cookie = serializer.dumps({"rid": rid, "csrf": "forged-csrf-token", "admin": epoch or True,
+                                   "_permanent": True})
+        c = app.test_client()
+        c.set_cookie(app.config["SESSION_COOKIE_NAME"], cookie)
+        return c
+
+    candidates = _database_strings(study["dir"])
+    assert len(candidates) > 50
+    for key in sorted(candidates):
+        c = forged_client(key)
+        assert c.get("/results").status_code == 403, key
+        assert _vote(c, "forged-csrf-token", item).status_code == 403, key
+    assert _n_votes(study["dir"]) == 0
+    assert forged_client(app.secret_key).get("/results").status_code == 200  # the forgery itself works
+
+
+def test_deeply_nested_json_vote_is_a_400(study):
+    client, csrf = _login(study["app"], study["tokens"]["Dr ALPACARATER"])
+    resp = client.post("/api/vote", data="[" * 8000, content_type="application/json",
+                       headers={"X-CSRF-Token": csrf})
+    assert resp.status_code == 400
+
+
+def test_study_files_are_private(study):
+    client, csrf = _login(study["app"], study["tokens"]["Dr ALPACARATER"])
+    item = client.get("/api/state").get_json()["items"][0]
+    assert client.get(f"/img/{item['left']}").status_code == 200  # fills the image cache
+    conn = store.connect(study["dir"])  # an open connection keeps the -wal and -shm files
+    try:
+        assert _vote(client, csrf, item["item"]).status_code == 200
+        files = [p for p in study["dir"].rglob("*") if p.is_file()]
+        names = {p.name for p in files}
+        assert {store.DB_NAME, store.DB_NAME + "-wal", store.DB_NAME + "-shm"} <= names
+        assert any(p.parent.name == store.CACHE_DIR for p in files)
+        for p in files:
+            assert p.stat().st_mode & 0o077 == 0, f"{p} is mode {oct(p.stat().st_mode & 0o777)}"
+        assert (study["dir"] / store.CACHE_DIR).stat().st_mode & 0o077 == 0
+    finally:
+        conn.close()

@@ -19,6 +19,14 @@ def _run(*args, check=True):
     return proc
 
 
+def _one_image_study(tmp_path):
+    write_pngs(tmp_path / "m1", ["x"], seed=1)
+    write_pngs(tmp_path / "m2", ["x"], seed=2)
+    study = tmp_path / "study"
+    _run("create", "--study", study, "--method", f"a={tmp_path / 'm1'}", "--method", f"b={tmp_path / 'm2'}")
+    return study
+
+
 def test_register_is_light_and_adds_rate():
     code = ("import argparse, sys\n"
             "from skinsr_tf.rating.cli import register\n"
@@ -61,10 +69,7 @@ def test_cli_create_invite_results_and_errors(tmp_path):
 
 
 def test_cli_serve_runs_waitress(tmp_path):
-    write_pngs(tmp_path / "m1", ["x"], seed=1)
-    write_pngs(tmp_path / "m2", ["x"], seed=2)
-    study = tmp_path / "study"
-    _run("create", "--study", study, "--method", f"a={tmp_path / 'm1'}", "--method", f"b={tmp_path / 'm2'}")
+    study = _one_image_study(tmp_path)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -84,3 +89,18 @@ def test_cli_serve_runs_waitress(tmp_path):
         proc.terminate()
         out = proc.communicate(timeout=10)[0]
     assert "with waitress (8 threads)" in out
+
+
+def test_cli_serve_on_a_busy_port_or_without_a_study_says_so_before_serving(tmp_path):
+    study = _one_image_study(tmp_path)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        taken = _run("serve", "--study", study, "--port", port, check=False)
+    assert taken.returncode == 2 and "Traceback" not in taken.stderr
+    assert f"127.0.0.1:{port}" in taken.stderr and "in use" in taken.stderr
+    assert "Serving" not in taken.stdout
+    nosuch = _run("serve", "--study", tmp_path / "nosuch", check=False)
+    assert nosuch.returncode == 2 and "no study here" in nosuch.stderr and "Traceback" not in nosuch.stderr
+    assert "Serving" not in nosuch.stdout

@@ -33,7 +33,7 @@ def test_create_writes_wal_study_with_design(tmp_path):
         assert token not in stored  # only the hash is kept
     finally:
         conn.close()
-    assert [p.name for p in study.iterdir()] == [store.DB_NAME]
+    assert sorted(p.name for p in study.iterdir()) == sorted([store.DB_NAME, store.SECRET_NAME])
     with pytest.raises(store.StudyError, match="already exists"):
         make_study(tmp_path)
 
