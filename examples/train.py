@@ -5,7 +5,8 @@
   # interrupted? the same command plus --resume continues from the last checkpoint.
 
 edge_sisr stages: --stage=edge or --stage=sr train one GAN; --stage=joint trains the SR GAN on a
-frozen edge generator loaded from --edge_weights (an edge run's folder or weights file). Without
+frozen edge generator loaded from --edge_weights (an edge run's folder or weights file: only its
+edge generator is taken; the SR networks start fresh). Without
 --edge_weights, joint first trains the edge stage for the same number of steps into
 <output_dir>/edge_stage (skipped when that run already finished), then the joint stage.
 Preset default: "full" when a GPU is visible, else "small". The output folder holds config.json,
@@ -22,7 +23,8 @@ from absl import app, flags
 _PREDEFINED = set(flags.FLAGS)
 flags.DEFINE_enum("model", "edge_sisr", ["edge_sisr", "spsr", "unet", "unetpp"], "Model to train.")
 flags.DEFINE_enum("stage", "joint", ["edge", "sr", "joint"], "edge_sisr training stage.")
-flags.DEFINE_string("edge_weights", None, "edge_sisr joint: trained edge-stage run folder or weights file.")
+flags.DEFINE_string("edge_weights", None, "edge_sisr joint: trained edge-stage run folder or weights file; "
+                    "only its edge generator is loaded.")
 flags.DEFINE_enum("scale", "4", ["2", "4", "8"], "Upscaling factor.")
 flags.DEFINE_enum("preset", None, ["full", "small", "tiny"], "Network size (default: full on GPU, else small).")
 flags.DEFINE_string("data_dir", None, "Image folder or manifest (default: the synthetic skin set).")

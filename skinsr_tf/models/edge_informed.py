@@ -1,4 +1,4 @@
-"""Edge-informed SISR (SPEC section 2): an edge GAN predicts HR edges, an SR GAN uses them.
+"""Edge-informed SISR (docs/conventions.md, "Edge-informed SISR"): an edge GAN predicts HR edges, an SR GAN uses them.
 
 Inference (`call`): LR -> Canny of LR (`canny_tf`, pure TF ops) -> edge generator on
 [nearest-enlarged LR RGB, nearest-enlarged LR edges] -> HR edge map -> SR generator on
@@ -26,14 +26,14 @@ from ..data.edges import canny_tf, dilate_lr, nearest_upsample
 from ..networks.discriminator import build_patch_discriminator
 from ..networks.edgeconnect import build_edgeconnect_generator
 from ..networks.presets import get_preset
-from ..losses.adversarial import GAN_KINDS, discriminator_loss, feature_matching_loss, generator_loss
-from .common import TrainableSRModel, edgeconnect_lr_geometry, make_perceptual, pad_to_multiple
+from ..losses.adversarial import feature_matching_loss
+from .gan import GANSRModel
 
 STAGES = ("edge", "sr", "joint")
 
 
 @keras.saving.register_keras_serializable(package="skinsr_tf")
-class EdgeInformedSR(TrainableSRModel):
+class EdgeInformedSR(GANSRModel):
     """Two-stage edge-informed GAN super-resolution (Yeh & Tanner's main model).
 
     Args:
@@ -60,76 +60,29 @@ class EdgeInformedSR(TrainableSRModel):
     residual_networks = ("sr_generator",)
     inference_networks = ("edge_generator", "sr_generator")
 
-    def __init__(
-        self,
-        scale=4,
-        preset="full",
-        stage="joint",
-        gan_loss="hinge",
-        edge_adv_weight=1.0,
-        fm_weight=10.0,
-        edge_bce_weight=0.0,
-        l1_weight=1.0,
-        adv_weight=1.0,
-        content_weight=0.1,
-        style_weight=250.0,
-        perceptual_weights=None,
-        canny_sigma=2.0,
-        **kwargs,
-    ):
-        super().__init__(scale=scale, preset=preset, **kwargs)
-        if stage not in STAGES:
-            raise ValueError(f"EdgeInformedSR: stage must be one of {STAGES}, got {stage!r}")
-        if gan_loss not in GAN_KINDS:
-            raise ValueError(f"EdgeInformedSR: gan_loss must be one of {GAN_KINDS}, got {gan_loss!r}")
-        self.stage = stage
-        self.gan_loss = gan_loss
-        self.edge_adv_weight = float(edge_adv_weight)
-        self.fm_weight = float(fm_weight)
-        self.edge_bce_weight = float(edge_bce_weight)
-        self.l1_weight = float(l1_weight)
-        self.adv_weight = float(adv_weight)
-        self.content_weight = float(content_weight)
-        self.style_weight = float(style_weight)
-        self.perceptual_weights = perceptual_weights
-        self.canny_sigma = float(canny_sigma)
+    options = {
+        **GANSRModel.options,
+        "stage": ("joint", STAGES),
+        "edge_adv_weight": (1.0, float),
+        "fm_weight": (10.0, float),
+        "edge_bce_weight": (0.0, float),
+    }
 
+    def __init__(self, scale=4, preset="full", **kwargs):
+        super().__init__(scale=scale, preset=preset, **kwargs)
         g = get_preset("edgeconnect", preset)
         d = get_preset("discriminator", preset)
         self.edge_generator = build_edgeconnect_generator(4, 1, kind="edge", name="edge_generator", **g)
         self.edge_discriminator = build_patch_discriminator(4, name="edge_discriminator", **d)
         self.sr_generator = build_edgeconnect_generator(4, 3, kind="sr", name="sr_generator", **g)
         self.sr_discriminator = build_patch_discriminator(3, name="sr_discriminator", **d)
-        self._perceptual = None
-        if stage == "edge":
+        if self.stage == "edge":
             self._track("edge_g_adv", "edge_g_fm", "edge_g_loss", "edge_d_loss")
             self._track("edge_l1", "edge_precision", "edge_recall", "edge_f1")
             self.monitor = ("val_edge_f1", "max")
         else:
             self._track("sr_l1", "sr_adv", "sr_content", "sr_style", "sr_g_loss", "sr_d_loss")
         self.build_for_training()
-
-    # --- construction ---------------------------------------------------------------------
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "stage": self.stage,
-            "gan_loss": self.gan_loss,
-            "edge_adv_weight": self.edge_adv_weight,
-            "fm_weight": self.fm_weight,
-            "edge_bce_weight": self.edge_bce_weight,
-            "l1_weight": self.l1_weight,
-            "adv_weight": self.adv_weight,
-            "content_weight": self.content_weight,
-            "style_weight": self.style_weight,
-            "perceptual_weights": self.perceptual_weights,
-            "canny_sigma": self.canny_sigma,
-        }
-
-    @property
-    def min_input_size(self):
-        """Smallest LR side the generators take without extra padding (`call` pads smaller ones)."""
-        return edgeconnect_lr_geometry(self.scale)[1]
 
     def _optimizer_groups(self):
         if self.stage == "edge":
@@ -142,11 +95,22 @@ class EdgeInformedSR(TrainableSRModel):
             "sr_d": self.sr_discriminator.trainable_variables,
         }
 
-    def compile(self, *args, **kwargs):
-        super().compile(*args, **kwargs)
-        if self.stage != "edge" and (self.content_weight or self.style_weight):
-            # Kept out of Keras' tracking: not part of the SR model's weights or checkpoints.
-            self.__dict__["_perceptual"] = make_perceptual(self.perceptual_weights)
+    @property
+    def needs_perceptual(self):
+        return self.stage != "edge" and super().needs_perceptual
+
+    def load_init_weights(self, path):
+        """Start training from a weights file or run folder. A joint-stage model takes the edge
+        generator only (`load_edge_generator_weights`): its SR networks start fresh."""
+        if self.stage != "joint":
+            return super().load_init_weights(path)
+        return self.load_edge_generator_weights(path)
+
+    def load_edge_generator_weights(self, path):
+        """Copy the edge generator of an EdgeInformedSR weights file or run folder (any stage)."""
+        source = EdgeInformedSR(**{**self.get_config_kwargs(), "stage": "edge", "residual": False})
+        super(EdgeInformedSR, source).load_init_weights(path)
+        self.edge_generator.set_weights(source.edge_generator.get_weights())
 
     # --- forward --------------------------------------------------------------------------
     def predict_hr_edges(self, lr, lr_edge=None, training=False):
@@ -163,18 +127,10 @@ class EdgeInformedSR(TrainableSRModel):
         x = tf.concat([dilate_lr(lr, self.scale), tf.cast(hr_edge, lr.dtype)], axis=-1)
         return self.add_residual(self.sr_generator(x, training=training), lr)
 
-    def call(self, lr, training=False):
-        lr = tf.cast(lr, tf.float32)
-        padded, h, w = pad_to_multiple(lr, *edgeconnect_lr_geometry(self.scale))
-        sr = self._super_resolve_with_edges(padded, self.predict_hr_edges(padded))
-        return sr[:, : h * self.scale, : w * self.scale, :]
+    def _forward(self, lr, training=False):
+        return self._super_resolve_with_edges(lr, self.predict_hr_edges(lr))
 
     # --- training -------------------------------------------------------------------------
-    def _d_outputs(self, disc, real, fake, training=True):
-        """One discriminator pass on [real; fake]; returns (real activations, fake activations)."""
-        n = tf.shape(real)[0]
-        acts = disc(tf.concat([real, fake], axis=0), training=training)
-        return [a[:n] for a in acts], [a[n:] for a in acts]
 
     def train_step(self, data):
         if self.stage == "edge":
@@ -187,13 +143,11 @@ class EdgeInformedSR(TrainableSRModel):
         d_vars = self.edge_discriminator.trainable_variables
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake_edge = self.predict_hr_edges(lr, data.get("lr_edge"), training=True)
-            real_acts, fake_acts = self._d_outputs(
+            d_loss, g_adv, real_acts, fake_acts = self.adversarial(
                 self.edge_discriminator,
                 tf.concat([hr, hr_edge], axis=-1),
                 tf.concat([hr, fake_edge], axis=-1),
             )
-            d_loss = discriminator_loss(real_acts, fake_acts, self.gan_loss)
-            g_adv = generator_loss(fake_acts, self.gan_loss, real_acts)
             g_fm = feature_matching_loss(real_acts, fake_acts)
             g_loss = self.edge_adv_weight * g_adv + self.fm_weight * g_fm
             if self.edge_bce_weight:
@@ -212,13 +166,9 @@ class EdgeInformedSR(TrainableSRModel):
         d_vars = self.sr_discriminator.trainable_variables
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             sr = self._super_resolve_with_edges(lr, hr_edge, training=True)
-            real_acts, fake_acts = self._d_outputs(self.sr_discriminator, hr, sr)
-            d_loss = discriminator_loss(real_acts, fake_acts, self.gan_loss)
-            adv = generator_loss(fake_acts, self.gan_loss, real_acts)
-            l1 = tf.reduce_mean(tf.abs(sr - hr))
-            content = style = tf.constant(0.0)
-            if self._perceptual is not None:
-                content, style = self._perceptual(sr, hr)
+            d_loss, adv, _, _ = self.adversarial(self.sr_discriminator, hr, sr)
+            l1 = self.l1(sr, hr)
+            content, style = self.perceptual_terms(sr, hr)
             g_loss = (
                 self.l1_weight * l1
                 + self.adv_weight * adv
@@ -243,6 +193,6 @@ class EdgeInformedSR(TrainableSRModel):
         recall = tp / tf.maximum(tf.reduce_sum(real), 1.0)
         f1 = 2 * precision * recall / tf.maximum(precision + recall, 1e-8)
         return self._log(
-            {"edge_l1": tf.reduce_mean(tf.abs(fake - real)), "edge_precision": precision,
+            {"edge_l1": self.l1(fake, real), "edge_precision": precision,
              "edge_recall": recall, "edge_f1": f1}
         )

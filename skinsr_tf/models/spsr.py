@@ -1,4 +1,4 @@
-"""Modified SPSR (SPEC section 3): structure-preserving SR with a gradient branch, two GANs.
+"""Modified SPSR (docs/conventions.md, "SPSR"): structure-preserving SR with a gradient branch, two GANs.
 
 Generator inputs (both at HR size): the SR branch gets the edge-informed SR stage's input,
 [zero-stuffed LR (3), Canny (`canny_tf`) of the nearest-enlarged LR (1)]; the gradient branch
@@ -14,16 +14,15 @@ import keras
 import tensorflow as tf
 
 from ..data.edges import canny_tf, dilate_lr, gradient_map, nearest_upsample
-from ..losses.adversarial import GAN_KINDS, discriminator_loss, generator_loss
-from ..losses.pixel import get_distance
+from ..losses.pixel import DISTANCES, get_distance
 from ..networks.discriminator import build_patch_discriminator
 from ..networks.presets import get_preset
-from ..networks.spsr import build_spsr_generator
-from .common import TrainableSRModel, edgeconnect_lr_geometry, make_perceptual, pad_to_multiple
+from ..networks.spsr import FUSIONS, build_spsr_generator
+from .gan import GANSRModel
 
 
 @keras.saving.register_keras_serializable(package="skinsr_tf")
-class SPSR(TrainableSRModel):
+class SPSR(GANSRModel):
     """Report's modified SPSR: SR branch + gradient branch + fusion; image and gradient GANs.
 
     Args:
@@ -41,75 +40,33 @@ class SPSR(TrainableSRModel):
     residual_networks = inference_networks = ("generator",)
     default_betas = (0.9, 0.999)
 
-    def __init__(
-        self,
-        scale=4,
-        preset="full",
-        fusion="shallow",
-        gan_loss="hinge",
-        gradient_pixel_loss="l1",
-        adv_weight=0.005,
-        content_weight=1.0,
-        style_weight=1.0,
-        l1_weight=0.01,
-        grad_adv_weight=0.005,
-        grad_pixel_weight=0.01,
-        branch_weight=0.5,
-        perceptual_weights=None,
-        canny_sigma=2.0,
-        **kwargs,
-    ):
+    options = {
+        **GANSRModel.options,
+        "fusion": ("shallow", FUSIONS),
+        "gradient_pixel_loss": ("l1", DISTANCES),
+        "adv_weight": (0.005, float),
+        "content_weight": (1.0, float),
+        "style_weight": (1.0, float),
+        "l1_weight": (0.01, float),
+        "grad_adv_weight": (0.005, float),
+        "grad_pixel_weight": (0.01, float),
+        "branch_weight": (0.5, float),
+    }
+
+    def __init__(self, scale=4, preset="full", **kwargs):
         super().__init__(scale=scale, preset=preset, **kwargs)
-        if gan_loss not in GAN_KINDS:
-            raise ValueError(f"SPSR: gan_loss must be one of {GAN_KINDS}, got {gan_loss!r}")
-        get_distance(gradient_pixel_loss)  # validates
-        self.fusion = fusion
-        self.gan_loss = gan_loss
-        self.gradient_pixel_loss = gradient_pixel_loss
-        self.adv_weight = float(adv_weight)
-        self.content_weight = float(content_weight)
-        self.style_weight = float(style_weight)
-        self.l1_weight = float(l1_weight)
-        self.grad_adv_weight = float(grad_adv_weight)
-        self.grad_pixel_weight = float(grad_pixel_weight)
-        self.branch_weight = float(branch_weight)
-        self.perceptual_weights = perceptual_weights
-        self.canny_sigma = float(canny_sigma)
         if preset == "full":
             # Two full-width branches at HR size: 4 tiles of 512^2 output per pass peak at 3.9 GiB
             # on a 4096^2 output; one tile per pass, and whole images up to 512^2, keep it well under 4 GB.
             self.default_tile_batch = 1
             self.max_whole_pixels = 512 * 512
 
-        self.generator = build_spsr_generator(fusion=fusion, name="spsr_generator", **get_preset("spsr", preset))
+        self.generator = build_spsr_generator(fusion=self.fusion, name="spsr_generator", **get_preset("spsr", preset))
         d = get_preset("discriminator", preset)
         self.discriminator = build_patch_discriminator(3, name="image_discriminator", **d)
         self.grad_discriminator = build_patch_discriminator(3, name="gradient_discriminator", **d)
-        self._perceptual = None
         self._track("l1", "adv", "content", "style", "grad_adv", "grad_pixel", "branch", "g_loss", "d_loss", "grad_d_loss")
         self.build_for_training()
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "fusion": self.fusion,
-            "gan_loss": self.gan_loss,
-            "gradient_pixel_loss": self.gradient_pixel_loss,
-            "adv_weight": self.adv_weight,
-            "content_weight": self.content_weight,
-            "style_weight": self.style_weight,
-            "l1_weight": self.l1_weight,
-            "grad_adv_weight": self.grad_adv_weight,
-            "grad_pixel_weight": self.grad_pixel_weight,
-            "branch_weight": self.branch_weight,
-            "perceptual_weights": self.perceptual_weights,
-            "canny_sigma": self.canny_sigma,
-        }
-
-    @property
-    def min_input_size(self):
-        """Smallest LR side the generators take without extra padding (`call` pads smaller ones)."""
-        return edgeconnect_lr_geometry(self.scale)[1]
 
     def _optimizer_groups(self):
         return {
@@ -117,12 +74,6 @@ class SPSR(TrainableSRModel):
             "d": self.discriminator.trainable_variables,
             "grad_d": self.grad_discriminator.trainable_variables,
         }
-
-    def compile(self, *args, **kwargs):
-        super().compile(*args, **kwargs)
-        if self.content_weight or self.style_weight:
-            # Kept out of Keras' tracking: not part of the SR model's weights or checkpoints.
-            self.__dict__["_perceptual"] = make_perceptual(self.perceptual_weights)
 
     def _generate(self, lr, training=False):
         """{"sr", "grad"} for an LR batch whose HR size is a multiple of 4."""
@@ -136,17 +87,8 @@ class SPSR(TrainableSRModel):
         out["sr"] = self.add_residual(out["sr"], lr)
         return out
 
-    def call(self, lr, training=False):
-        lr = tf.cast(lr, tf.float32)
-        padded, h, w = pad_to_multiple(lr, *edgeconnect_lr_geometry(self.scale))
-        sr = self._generate(padded, training=training)["sr"]
-        return sr[:, : h * self.scale, : w * self.scale, :]
-
-    @staticmethod
-    def _split(disc, real, fake):
-        n = tf.shape(real)[0]
-        acts = disc(tf.concat([real, fake], axis=0), training=True)
-        return acts[-1][:n], acts[-1][n:]
+    def _forward(self, lr, training=False):
+        return self._generate(lr, training=training)["sr"]
 
     def train_step(self, data):
         lr, hr = data["lr"], data["hr"]
@@ -158,18 +100,12 @@ class SPSR(TrainableSRModel):
             out = self._generate(lr, training=True)
             sr, branch = out["sr"], out["grad"]
             sr_grad = gradient_map(sr)
-            real, fake = self._split(self.discriminator, hr, sr)
-            real_g, fake_g = self._split(self.grad_discriminator, hr_grad, sr_grad)
-            d_loss = discriminator_loss(real, fake, self.gan_loss)
-            grad_d_loss = discriminator_loss(real_g, fake_g, self.gan_loss)
-            adv = generator_loss(fake, self.gan_loss, real)
-            grad_adv = generator_loss(fake_g, self.gan_loss, real_g)
-            l1 = tf.reduce_mean(tf.abs(sr - hr))
+            d_loss, adv, _, _ = self.adversarial(self.discriminator, hr, sr)
+            grad_d_loss, grad_adv, _, _ = self.adversarial(self.grad_discriminator, hr_grad, sr_grad)
+            l1 = self.l1(sr, hr)
             grad_pixel = get_distance(self.gradient_pixel_loss)(sr_grad, hr_grad)
-            branch_l1 = tf.reduce_mean(tf.abs(branch - hr_grad))
-            content = style = tf.constant(0.0)
-            if self._perceptual is not None:
-                content, style = self._perceptual(sr, hr)
+            branch_l1 = self.l1(branch, hr_grad)
+            content, style = self.perceptual_terms(sr, hr)
             g_loss = (
                 self.adv_weight * adv
                 + self.content_weight * content

@@ -1,0 +1,113 @@
+"""What the GAN super-resolution models (EdgeInformedSR, SPSR) share.
+
+- Options: a subclass declares its constructor arguments once, in `options` (name -> (default,
+  check)); they become attributes, the keys of `get_config` and the class signature.
+- Input geometry: EdgeConnect-body generators need HR sides that are multiples of 4 and a
+  bottleneck of at least 3 px; `call` pads the LR batch, runs `_forward` and crops the result.
+- Losses: one discriminator pass on [real; fake] gives the discriminator and adversarial
+  generator losses (`gan_loss` kind); VGG content and style terms (`perceptual_weights`), made by
+  `compile` only when their weights are non-zero; mean absolute error.
+"""
+
+import inspect
+
+import tensorflow as tf
+
+from ..losses.adversarial import GAN_KINDS, discriminator_loss, generator_loss
+from ..losses.pixel import l1_loss
+from .common import TrainableSRModel, edgeconnect_lr_geometry, make_perceptual, pad_to_multiple
+
+
+def _keep(value):
+    return value
+
+
+class GANSRModel(TrainableSRModel):
+    """TrainableSRModel with declared options, padded EdgeConnect geometry and GAN/VGG losses.
+
+    `options`: constructor argument -> (default, check); check is a tuple of allowed values or a
+    function that converts (and validates) the value, e.g. `float`. Subclasses extend
+    `GANSRModel.options` and implement `_forward(lr, training)` on a padded LR batch.
+    """
+
+    options = {
+        "gan_loss": ("hinge", GAN_KINDS),
+        "l1_weight": (1.0, float),
+        "adv_weight": (1.0, float),
+        "content_weight": (0.1, float),
+        "style_weight": (250.0, float),
+        "perceptual_weights": (None, _keep),
+        "canny_sigma": (2.0, float),
+    }
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        base = inspect.signature(TrainableSRModel.__init__).parameters
+        head = [p for name, p in base.items() if name != "kwargs"]
+        declared = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
+                    for name, (default, _) in cls.options.items()]
+        cls.__signature__ = inspect.Signature(head[1:] + declared + [base["kwargs"]])
+
+    def __init__(self, scale=4, preset="full", **kwargs):
+        values = {name: kwargs.pop(name, default) for name, (default, _) in self.options.items()}
+        super().__init__(scale=scale, preset=preset, **kwargs)
+        for name, value in values.items():
+            check = self.options[name][1]
+            if isinstance(check, tuple):
+                if value not in check:
+                    raise ValueError(f"{type(self).__name__}: {name} must be one of {check}, got {value!r}")
+            else:
+                value = check(value)
+            setattr(self, name, value)
+        self._perceptual = None
+
+    def get_config(self):
+        return {**super().get_config(), **{name: getattr(self, name) for name in self.options}}
+
+    # --- geometry -------------------------------------------------------------------------
+    @property
+    def min_input_size(self):
+        """Smallest LR side the generators take without extra padding (`call` pads smaller ones)."""
+        return edgeconnect_lr_geometry(self.scale)[1]
+
+    def _forward(self, lr, training=False):
+        """SR batch for an LR batch already padded to the generators' geometry."""
+        raise NotImplementedError
+
+    def call(self, lr, training=False):
+        lr = tf.cast(lr, tf.float32)
+        padded, h, w = pad_to_multiple(lr, *edgeconnect_lr_geometry(self.scale))
+        sr = self._forward(padded, training=training)
+        return sr[:, : h * self.scale, : w * self.scale, :]
+
+    # --- losses ---------------------------------------------------------------------------
+    @property
+    def needs_perceptual(self):
+        """Whether training uses the VGG content/style terms (built by `compile`)."""
+        return bool(self.content_weight or self.style_weight)
+
+    def compile(self, *args, **kwargs):
+        super().compile(*args, **kwargs)
+        if self.needs_perceptual:
+            # Kept out of Keras' tracking: not part of the SR model's weights or checkpoints.
+            self.__dict__["_perceptual"] = make_perceptual(self.perceptual_weights)
+
+    def perceptual_terms(self, sr, hr):
+        """(content, style) VGG losses; zeros when the model trains without them."""
+        if self._perceptual is None:
+            return tf.constant(0.0), tf.constant(0.0)
+        return self._perceptual(sr, hr)
+
+    @staticmethod
+    def l1(a, b):
+        """Mean absolute error."""
+        return l1_loss(a, b)
+
+    def adversarial(self, disc, real, fake, training=True):
+        """One pass of `disc` on [real; fake]: (d_loss, g_adv, real activations, fake activations)."""
+        n = tf.shape(real)[0]
+        acts = disc(tf.concat([real, fake], axis=0), training=training)
+        real_acts, fake_acts = [a[:n] for a in acts], [a[n:] for a in acts]
+        d_loss = discriminator_loss(real_acts, fake_acts, self.gan_loss)
+        g_adv = generator_loss(fake_acts, self.gan_loss, real_acts)
+        return d_loss, g_adv, real_acts, fake_acts

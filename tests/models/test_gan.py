@@ -1,0 +1,66 @@
+"""The GAN base: options declared once (signature, attributes, config), shared losses."""
+import inspect
+
+import numpy as np
+import pytest
+
+from skinsr_tf.models.edge_informed import EdgeInformedSR
+from skinsr_tf.models.gan import GANSRModel
+from skinsr_tf.models.spsr import SPSR
+from tests.models.helpers import patch_batch
+
+
+@pytest.mark.parametrize("cls", [EdgeInformedSR, SPSR])
+def test_options_are_signature_attributes_and_config(cls):
+    params = inspect.signature(cls).parameters
+    assert list(params)[:3] == ["scale", "preset", "residual"]
+    for name, (default, _) in cls.options.items():
+        assert params[name].default == default
+    model = cls(scale=4, preset="tiny", perceptual_weights="random", canny_sigma=1.5, l1_weight=3)
+    config = model.get_config()
+    assert set(cls.options) <= set(config)
+    assert model.canny_sigma == config["canny_sigma"] == 1.5
+    assert model.l1_weight == 3.0 and isinstance(model.l1_weight, float)
+    assert cls.from_config(config).get_config() == config
+
+
+def test_spsr_and_edge_defaults_differ_where_the_report_says():
+    assert EdgeInformedSR.options["adv_weight"][0] == 1.0 and SPSR.options["adv_weight"][0] == 0.005
+    assert GANSRModel.options["gan_loss"][0] == "hinge"
+
+
+@pytest.mark.parametrize("name, value", [("gan_loss", "wgan"), ("fusion", "wide"),
+                                         ("gradient_pixel_loss", "l3")])
+def test_bad_option_names_it(name, value):
+    with pytest.raises(ValueError, match=f"SPSR: {name} must be one of"):
+        SPSR(scale=4, preset="tiny", **{name: value})
+
+
+def test_call_pads_below_min_input_size_and_crops():
+    model = SPSR(scale=4, preset="tiny", perceptual_weights="random")
+    side = model.min_input_size - 1
+    out = model(np.zeros((1, side, side + 2, 3), np.float32))
+    assert out.shape == (1, 4 * side, 4 * (side + 2), 3)
+
+
+def test_perceptual_terms_only_when_weighted():
+    batch = patch_batch(4, edges=True)
+    edge = EdgeInformedSR(scale=4, preset="tiny", stage="edge", perceptual_weights="random")
+    edge.compile()
+    assert edge._perceptual is None
+    sr = SPSR(scale=4, preset="tiny", perceptual_weights="random", content_weight=0, style_weight=0)
+    sr.compile()
+    assert [float(t) for t in sr.perceptual_terms(batch["hr"], batch["hr"])] == [0.0, 0.0]
+
+
+def test_joint_init_takes_the_edge_generator_only(tmp_path):
+    edge = EdgeInformedSR(scale=4, preset="tiny", stage="edge", perceptual_weights="random")
+    path = tmp_path / "edge.weights.h5"
+    edge.save_weights(path)
+    joint = EdgeInformedSR(scale=4, preset="tiny", stage="joint", residual=True, perceptual_weights="random")
+    sr_before = [w.numpy() for w in joint.sr_generator.weights]
+    joint.load_init_weights(path)
+    for a, b in zip(edge.edge_generator.weights, joint.edge_generator.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    for a, b in zip(sr_before, joint.sr_generator.weights):  # residual's zeroed output conv kept
+        np.testing.assert_array_equal(a, b.numpy())
