@@ -24,6 +24,7 @@ The data are checked before anything is built or written; a problem raises `Data
 """
 
 import csv
+import functools
 import inspect
 import json
 import math
@@ -320,8 +321,9 @@ def train(
     `checkpoint_every`: steps between checkpoints within an epoch (default: `steps_per_epoch`; a
     tenth of `steps` when the whole run is shorter than one epoch). With `resume`, continues from
     the newest checkpoint (same step count, optimiser state and learning rate); without it, a
-    folder that already holds checkpoints is refused. `init_weights`: a weights file loaded
-    before training (model-specific, e.g. `EdgeInformedSR.load_edge_generator_weights`).
+    folder that already holds checkpoints is refused. `init_weights`: a weights file or run folder
+    loaded before training by `model.load_init_weights` (a joint-stage EdgeInformedSR takes its
+    edge generator only).
     `batch_size` is the global batch (split across replicas).
     """
     import tensorflow as tf
@@ -353,7 +355,11 @@ def train(
     chief = is_chief(strat)
     distributed = strat.num_replicas_in_sync > 1 or isinstance(strat, tf.distribute.MultiWorkerMirroredStrategy)
     cls = get_model_class(model_name)
-    scale = int(model_kwargs.get("scale", inspect.signature(cls).parameters["scale"].default))
+    params = inspect.signature(cls).parameters
+    scale = int(model_kwargs.get("scale", params["scale"].default))
+    if cls.needs_edges:  # the pipeline's Canny is the model's
+        sigma = model_kwargs.get("canny_sigma", params["canny_sigma"].default)
+        make_dataset = functools.partial(make_dataset, canny_sigma=sigma)
 
     def data(split, **kw):
         ds = make_dataset(source, split=split, scale=scale, crop=crop, batch_size=batch_size,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .io import IMAGE_EXTENSIONS, ImageReadError, atomic_write, list_images, read_image
+from .io import IMAGE_EXTENSIONS, ImageReadError, atomic_write, cache_home, list_images, read_image
 
 log = logging.getLogger(__name__)
 
@@ -153,81 +153,80 @@ def validate_files(paths, min_size: int | None = None) -> tuple[list[str], list[
 # tf.data pipeline
 
 
-# Python callbacks in tf.data (image reading, skimage Canny) deadlock the interpreter's shutdown
-# when an unfinished iterator is still alive (TF worker threads wait for the GIL during
-# finalisation). At exit the callbacks report "not alive", ``take_while`` ends the pipeline, the
-# workers get a moment to drain their bounded buffers, and only then Python finalises.
-_SHUTTING_DOWN = False
-_ATEXIT_REGISTERED = False
+# Formats that ``tf.io.decode_image`` reads as :func:`~skinsr_tf.data.io.read_image` does (EXIF
+# orientation aside: crops are rotated and flipped anyway, and a center crop turns with its image).
+TF_DECODABLE = (".png", ".jpg", ".jpeg", ".bmp")
 
 
-def _stop_callbacks():
-    global _SHUTTING_DOWN
-    import time
+def tf_decodable_paths(paths) -> list[str]:
+    """``paths`` with every file TensorFlow cannot decode (TIFF) replaced by a PNG copy.
 
-    _SHUTTING_DOWN = True
-    time.sleep(0.3)  # releases the GIL so that in-flight callbacks can return
+    The copies (read with :func:`read_image`) go to ``cache_home()/decoded``, named by the source
+    path, size and modification time, and are made once. The whole pipeline then runs in the graph:
+    no Python callback, which would deadlock interpreter shutdown with a live iterator.
+    """
+    import hashlib
 
+    from PIL import Image
 
-def _register_atexit():
-    global _ATEXIT_REGISTERED
-    if not _ATEXIT_REGISTERED:
-        import atexit
-
-        atexit.register(_stop_callbacks)
-        _ATEXIT_REGISTERED = True
-
-
-def _read_or_empty(path, k=0):
-    # -> (image, alive). Never crash mid-epoch: a file that became unreadable after validation
-    # yields an empty image that the pipeline filters out. ``k``: quarter turns counter-clockwise.
-    if _SHUTTING_DOWN:
-        return np.zeros((0, 0, 3), np.uint8), False
-    p = path.decode() if isinstance(path, bytes) else str(path)
-    try:
-        return np.ascontiguousarray(np.rot90(read_image(p), int(k))), True
-    except ImageReadError as e:
-        log.warning("skipping unreadable image during iteration: %s", e)
-        return np.zeros((0, 0, 3), np.uint8), True
-
-
-def _alive_pair(img, alive):
-    return alive
+    out = []
+    for p in map(Path, paths):
+        if p.suffix.lower() in TF_DECODABLE:
+            out.append(str(p))
+            continue
+        try:
+            st = p.stat()
+            key = hashlib.sha1(f"{p.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:16]
+            png = cache_home() / "decoded" / f"{p.stem}_{key}.png"
+            if not png.exists():
+                png.parent.mkdir(parents=True, exist_ok=True)
+                with atomic_write(png, "wb") as f:
+                    Image.fromarray(read_image(p)).save(f, format="PNG")
+            out.append(str(png))
+        except (OSError, ImageReadError) as e:
+            warnings.warn(f"skipping unreadable image: {p}: {e}", stacklevel=3)
+    return out
 
 
-def _drop_alive_pair(img, alive):
-    return img
+def _decode(path, k):
+    """(H, W, 3) uint8 RGB of an image file, as ``read_image`` gives it; ``k`` quarter turns."""
+    import tensorflow as tf
 
+    data = tf.io.read_file(path)
 
-def _alive_dict(d):
-    return d["_alive"]
+    def png():  # 8-bit data comes as v * 257; 16-bit is scaled as read_image does: round(v / 257)
+        img = tf.io.decode_png(data, dtype=tf.uint16)
+        return tf.cast(tf.round(tf.cast(img, tf.float32) / 257.0), tf.uint8)
 
+    def jpeg():  # libjpeg's accurate integer DCT, Pillow's default
+        return tf.io.decode_jpeg(data, channels=3, dct_method="INTEGER_ACCURATE")
 
-def _drop_alive_dict(d):
-    return {k: v for k, v in d.items() if k != "_alive"}
+    def other():
+        return tf.io.decode_image(data, expand_animations=False)
 
-
-def _edges_pair(lr, hr):
-    from .edges import canny
-
-    if _SHUTTING_DOWN:
-        return (np.zeros(lr.shape[:2] + (1,), np.float32),
-                np.zeros(hr.shape[:2] + (1,), np.float32), False)
-    return canny(lr)[..., None], canny(hr)[..., None], True
+    magic = tf.strings.substr(data, 0, 2)
+    img = tf.case([(tf.equal(magic, b"\x89P"), png), (tf.equal(magic, b"\xff\xd8"), jpeg)],
+                  default=other)
+    channels = tf.shape(img)[-1]
+    img = tf.cond(channels < 3, lambda: tf.repeat(img[..., :1], 3, axis=-1), lambda: img[..., :3])
+    return tf.image.rot90(tf.ensure_shape(img, [None, None, 3]), k)
 
 
 def make_dataset(source, split: str = "train", scale: int = 4, crop: int | None = 128,
                  batch_size: int = 8, edges: bool = False, gradients: bool = False,
                  static_rot90: bool = False, random_flip_rot: bool = True, shuffle=None,
                  cache=False, seed: int | None = None, repeat=None, *, exclude=None,
-                 split_seed: int = 0, quantize_lr: bool = False, validate: bool = True):
+                 split_seed: int = 0, quantize_lr: bool = False, validate: bool = True,
+                 canny_sigma: float = 2.0):
     """tf.data pipeline of LR/HR pairs from a data folder or a manifest.
 
     - ``split``: "train" (random crops, random rot90/flips, shuffled) or "dev"/"test" (center
       crops, or whole mod-cropped images with ``crop=None``, always batch 1 then).
     - ``scale``: integer factor; ``crop``: HR crop side (multiple of ``scale``); images smaller than
       the crop are skipped with a warning.
-    - ``edges``: add ``lr_edge``/``hr_edge`` (skimage Canny, sigma 2, via ``tf.numpy_function``);
+    - ``edges``: add ``lr_edge``/``hr_edge``, Canny maps of LR and HR computed in the graph by
+      :func:`~skinsr_tf.data.edges.canny_tf` with ``canny_sigma`` (pass the model's
+      ``canny_sigma`` so that training sees the edges the model computes at inference);
       ``gradients``: add ``hr_grad`` (:func:`~skinsr_tf.data.edges.gradient_map`).
     - ``static_rot90``: the report's static augmentation, each training image plus its 90-degree
       counter-clockwise rotation (train split only).
@@ -244,7 +243,7 @@ def make_dataset(source, split: str = "train", scale: int = 4, crop: int | None 
     """
     import tensorflow as tf
 
-    from .edges import gradient_map
+    from .edges import canny_tf, gradient_map
     from .resize import tf_imresize
 
     if split not in SPLITS:
@@ -273,7 +272,7 @@ def make_dataset(source, split: str = "train", scale: int = 4, crop: int | None 
     if not paths:
         raise ValueError(f"no usable images in split {split!r} of {root}")
 
-    _register_atexit()
+    paths = tf_decodable_paths(paths)
     rot = [0] * len(paths)
     if static_rot90 and train:
         paths, rot = paths + paths, rot + [1] * len(paths)
@@ -281,13 +280,9 @@ def make_dataset(source, split: str = "train", scale: int = 4, crop: int | None 
 
     ds = tf.data.Dataset.from_tensor_slices((tf.constant(paths), tf.constant(rot, tf.int32)))
 
-    def load(path, k):
-        img, alive = tf.numpy_function(_read_or_empty, [path, k], [tf.uint8, tf.bool],
-                                       stateful=False)
-        return tf.ensure_shape(img, [None, None, 3]), tf.ensure_shape(alive, [])
-
-    ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    ds = ds.take_while(_alive_pair).map(_drop_alive_pair)
+    # a file that became unreadable after validation is dropped with a logged warning
+    ds = ds.map(_decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = ds.ignore_errors(log_warning=True)
     min_side = crop if crop is not None else scale
     ds = ds.filter(lambda im: tf.reduce_min(tf.shape(im)[:2]) >= min_side)
     if cache:
@@ -325,19 +320,14 @@ def make_dataset(source, split: str = "train", scale: int = 4, crop: int | None 
             lr = tf.round(lr * 255.0) / 255.0
         out = {"lr": lr, "hr": hr}
         if edges:
-            le, he, alive = tf.numpy_function(_edges_pair, [lr, hr],
-                                              [tf.float32, tf.float32, tf.bool], stateful=False)
-            out["_alive"] = alive
-            out["lr_edge"] = tf.ensure_shape(le, lr.shape[:2] + [1])
-            out["hr_edge"] = tf.ensure_shape(he, hr.shape[:2] + [1])
+            out["lr_edge"] = canny_tf(lr, sigma=canny_sigma)
+            out["hr_edge"] = canny_tf(hr, sigma=canny_sigma)
         if gradients:
             out["hr_grad"] = gradient_map(hr[None])[0]
         return out
 
     ds = ds.map(make_pair, num_parallel_calls=tf.data.AUTOTUNE,
                 deterministic=seed is not None or not train)
-    if edges:
-        ds = ds.take_while(_alive_dict).map(_drop_alive_dict)
     ds = ds.batch(batch_size)
     return ds.prefetch(tf.data.AUTOTUNE)
 

@@ -165,8 +165,49 @@ def canny_tf(images, sigma: float = 2.0, low_threshold: float = 0.1, high_thresh
             grown = tf.nn.max_pool2d(grown, 3, 1, "SAME") * weak_f
         return i + 4, grown, tf.reduce_any(grown > e)
 
-    _, edges, _ = tf.while_loop(cond, body, (tf.constant(0), edges0, tf.constant(True)))
+    if max_hysteresis_iters is None:
+        edges = _connected_to_strong(strong, weak)
+    else:
+        _, edges, _ = tf.while_loop(cond, body, (tf.constant(0), edges0, tf.constant(True)))
     return edges[0] if squeeze else edges
+
+
+def _connected_to_strong(strong, weak):
+    """Hysteresis to convergence: the weak pixels 8-connected (through weak ones) to a strong one.
+
+    The fixed point of repeated 3x3 dilation inside the weak mask, found as connected components
+    of the weak pixels (Shiloach-Vishkin hooking and pointer jumping: a number of rounds that grows
+    with the log of a component's size, not with its length). Bool (N,H,W,1) in, float out.
+    """
+    shape = tf.shape(weak)
+    width = shape[2]
+    flat = tf.reshape(weak, [-1])
+    pix = tf.cast(tf.where(flat)[:, 0], tf.int32)  # flat index of each weak pixel (node)
+    k = tf.size(pix)
+    node = tf.scatter_nd(pix[:, None], tf.range(k), tf.shape(flat))  # flat index -> node
+    us, vs = [], []
+    for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1)):  # each 8-neighbour pair once
+        padded = tf.pad(weak, [[0, 0], [0, dy], [1, 1], [0, 0]])
+        shifted = padded[:, dy:, 1 + dx: 1 + dx + width, :]  # weak[y + dy, x + dx], False outside
+        both = tf.cast(tf.where(tf.reshape(weak & shifted, [-1]))[:, 0], tf.int32)
+        us.append(tf.gather(node, both))
+        vs.append(tf.gather(node, both + dy * width + dx))
+    u, v = tf.concat(us, 0), tf.concat(vs, 0)
+
+    def body(parent, changed):
+        pu, pv = tf.gather(parent, u), tf.gather(parent, v)
+        new = tf.minimum(parent, tf.math.unsorted_segment_min(pv, pu, k))  # hook roots
+        new = tf.minimum(new, tf.math.unsorted_segment_min(pu, pv, k))
+        new = tf.minimum(new, tf.math.unsorted_segment_min(pv, u, k))  # and the nodes themselves
+        new = tf.minimum(new, tf.math.unsorted_segment_min(pu, v, k))
+        new = tf.gather(new, tf.gather(new, new))  # pointer jumping
+        return new, tf.reduce_any(new != parent)
+
+    parent, _ = tf.while_loop(lambda p, c: c, body, (tf.range(k), tf.size(u) > 0))
+    is_strong = tf.cast(tf.gather(tf.reshape(strong, [-1]), pix), tf.int32)
+    keep = tf.gather(tf.math.unsorted_segment_max(is_strong, parent, k), parent)
+    edges = tf.scatter_nd(pix[:, None], tf.cast(keep, tf.float32), tf.shape(flat))
+    return tf.reshape(edges, shape)
 
 
 def gradient_map(images):

@@ -24,6 +24,12 @@ class ImageReadError(ValueError):
     """A file could not be read as an image; the message names the file and the problem."""
 
 
+def cache_home() -> Path:
+    """Where the package caches files: ``$SKINSR_TF_HOME``, default ``~/.cache/skinsr_tf``."""
+    home = os.environ.get("SKINSR_TF_HOME")
+    return Path(home).expanduser() if home else Path.home() / ".cache" / "skinsr_tf"
+
+
 # ----------------------------------------------------------------------------------------------
 # in-memory normalisation
 

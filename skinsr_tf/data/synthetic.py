@@ -11,7 +11,6 @@ Command line: ``python -m skinsr_tf.data.synthetic --out DIR --n 48 --size 256 -
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 import numpy as np
@@ -249,9 +248,9 @@ def write_synthetic_set(out_dir, n: int = DEFAULT_N, size: int = DEFAULT_SIZE, s
 
 def default_data_dir() -> Path:
     """``$SKINSR_TF_HOME/synthetic_skin`` (default ``~/.cache/skinsr_tf/synthetic_skin``)."""
-    home = os.environ.get("SKINSR_TF_HOME")
-    base = Path(home).expanduser() if home else Path.home() / ".cache" / "skinsr_tf"
-    return base / "synthetic_skin"
+    from .io import cache_home
+
+    return cache_home() / "synthetic_skin"
 
 
 def ensure_synthetic_set(n: int = DEFAULT_N, size: int = DEFAULT_SIZE, seed: int = 0,

@@ -9,7 +9,7 @@ import pytest
 from skinsr_tf.data import dataset
 from skinsr_tf.data.dataset import (MANIFEST_NAME, SPLITS, build_manifest, load_manifest, make_dataset,
                                     split_files)
-from skinsr_tf.data.edges import canny
+from skinsr_tf.data.edges import canny, canny_tf
 from skinsr_tf.data.io import list_images, read_image
 from skinsr_tf.data.resize import imresize
 from skinsr_tf.data.synthetic import write_synthetic_set
@@ -46,13 +46,13 @@ def test_train_dev_test_pipelines_read_disjoint_files_of_the_manifest(tmp_path, 
     write_synthetic_set(root, n=30, size=24, seed=0)
     read = {split: set() for split in SPLITS}
     reading = []
-    original = dataset._read_or_empty
+    original = dataset.tf_decodable_paths
 
-    def spy(path, k=0):
-        read[reading[-1]].add(path.decode())
-        return original(path, k)
+    def spy(paths):  # the files the graph reads
+        read[reading[-1]].update(map(str, paths))
+        return original(paths)
 
-    monkeypatch.setattr(dataset, "_read_or_empty", spy)
+    monkeypatch.setattr(dataset, "tf_decodable_paths", spy)
     for split in SPLITS:
         reading.append(split)
         for _ in make_dataset(root, split=split, scale=4, crop=16, batch_size=4, seed=0):
@@ -203,6 +203,40 @@ def test_edges_and_gradients_keys(data_dir, tmp_path):
     np.testing.assert_array_equal(b["lr_edge"].numpy()[0, ..., 0], canny(b["lr"].numpy()[0]))
 
 
+def test_edges_use_the_given_canny_sigma(data_dir, tmp_path):
+    m = build_manifest(data_dir, out_path=tmp_path / "m.json")
+    kw = dict(scale=2, crop=32, batch_size=2, edges=True)
+    b1 = next(iter(make_dataset(m, "dev", canny_sigma=1.0, **kw)))
+    b2 = next(iter(make_dataset(m, "dev", **kw)))
+    np.testing.assert_array_equal(b1["hr_edge"], canny_tf(b1["hr"], sigma=1.0))
+    np.testing.assert_array_equal(b1["lr_edge"], canny_tf(b1["lr"], sigma=1.0))
+    assert np.sum(b1["hr_edge"]) > np.sum(b2["hr_edge"])  # finer scale, more edges
+
+
+def test_pipeline_decodes_as_read_image(tmp_path):
+    # The graph decoder must give read_image's pixels: JPEG, 16-bit PNG, palette, grey+alpha, TIFF.
+    import cv2
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, (24, 24, 3), dtype=np.uint8)
+    d = tmp_path / "imgs"
+    d.mkdir()
+    Image.fromarray(rgb).save(d / "a.jpg", quality=90)
+    Image.fromarray(rgb).convert("P").save(d / "b.png")
+    Image.fromarray(rgb).convert("LA").save(d / "c.png")
+    Image.fromarray(rgb).save(d / "d.bmp")
+    Image.fromarray(rgb).save(d / "e.tif")
+    cv2.imwrite(str(d / "f.png"), rng.integers(0, 65536, (24, 24, 3), dtype=np.uint16))
+    build_manifest(d, ratios=(0, 1, 0))
+    got = [np.round(b["hr"].numpy()[0] * 255).astype(np.uint8)
+           for b in make_dataset(d, "dev", scale=2, crop=None, batch_size=1)]
+    want = [read_image(p) for p in sorted(d.glob("[a-f].*"))]
+    assert len(got) == 6
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+
+
 def test_bad_arguments(data_dir, tmp_path):
     m = build_manifest(data_dir, out_path=tmp_path / "m.json")
     with pytest.raises(ValueError, match="multiple"):
@@ -214,13 +248,14 @@ def test_bad_arguments(data_dir, tmp_path):
 
 
 def test_interpreter_exits_with_live_infinite_iterator(data_dir, tmp_path):
-    # tf.data Python callbacks used to deadlock interpreter shutdown while an iterator was alive.
+    # tf.data Python callbacks used to deadlock interpreter shutdown while an iterator was alive;
+    # the pipeline is now all graph ops (no callback, no shutdown hook).
     import subprocess
     import sys
 
     m = build_manifest(data_dir, out_path=tmp_path / "m.json")
     code = ("from skinsr_tf.data.dataset import make_dataset\n"
-            f"ds = make_dataset({str(m)!r}, scale=2, crop=16, batch_size=2, edges=True, repeat=-1)\n"
+            f"ds = make_dataset({str(m)!r}, scale=2, crop=32, batch_size=16, edges=True, repeat=-1)\n"
             "it = iter(ds); next(it); print('ok')\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=90)
     assert r.returncode == 0 and "ok" in r.stdout, r.stderr[-2000:]
