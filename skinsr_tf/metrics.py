@@ -1,4 +1,4 @@
-"""Image-quality metrics with the field's exact conventions (see SPEC section 1).
+"""Image-quality metrics with the field's exact conventions (docs/conventions.md, "Metrics").
 
 * :func:`psnr_y`, :func:`ssim_y`: on the Y channel of YCbCr (BT.601, 16..235, float, not rounded)
   after cropping ``crop_border`` pixels from every side; BasicSR / MATLAB conventions.

@@ -1,13 +1,13 @@
 """Edge maps and the other network inputs derived from images (Canny, gradients, enlargements).
 
-``canny`` (skimage) is the reference used in training pipelines. ``canny_tf`` re-implements
-skimage's algorithm in TF ops so that a model can extract its own edges inside a SavedModel or a
-TFLite graph: normalised Gaussian blur (zero padding divided by the blur of ones, truncate 4 sigma),
+``canny`` (skimage) is the reference the tests compare with. ``canny_tf`` re-implements skimage's
+algorithm in TF ops, so that a model extracts its own edges inside a SavedModel or a TFLite graph
+and the training pipeline computes the same edges in the graph: normalised Gaussian blur (zero padding divided by the blur of ones, truncate 4 sigma),
 Sobel with symmetric padding, skimage's bilinear-interpolated non-maximum suppression written with
 shifted tensors, thresholds 0.1 / 0.2 on the gradient magnitude, one-pixel border masked, and
-hysteresis by 3x3 dilation of the strong edges inside the weak mask in a ``tf.while_loop`` until
-nothing changes (at most ``max_hysteresis_iters`` steps), which gives skimage's connected-component
-result exactly when it converges.
+hysteresis: the weak pixels 8-connected to a strong one, as skimage's connected components (the
+fixed point of 3x3 dilation inside the weak mask; ``max_hysteresis_iters`` bounds such dilations
+instead, a fixed-cost approximation).
 """
 from __future__ import annotations
 
@@ -92,9 +92,9 @@ def canny_tf(images, sigma: float = 2.0, low_threshold: float = 0.1, high_thresh
     """Canny in pure TF ops: (N,H,W,3) RGB (or (N,H,W,1) grey) float [0,1] -> (N,H,W,1) {0,1}.
 
     Follows skimage.feature.canny(rgb2gray(img), sigma) step by step (see the module docstring).
-    Hysteresis grows strong edges by 3x3 dilation inside the weak mask in a ``tf.while_loop`` until
-    it stops changing (4 dilations per check), bounded by ``max_hysteresis_iters`` dilations
-    (default H*W, i.e. never binding; a small bound gives a fixed-cost approximation).
+    Hysteresis keeps the weak pixels connected to strong ones (connected components, exact); with
+    ``max_hysteresis_iters`` it grows strong edges by at most that many 3x3 dilations inside the
+    weak mask instead (a fixed-cost approximation).
     Graph-, SavedModel- and TFLite-friendly (no numpy/py functions).
     """
     x = _as_batch(images)
@@ -117,7 +117,6 @@ def canny_tf(images, sigma: float = 2.0, low_threshold: float = 0.1, high_thresh
     mag = tf.sqrt(isobel * isobel + jsobel * jsobel)
 
     # border mask (skimage masks the outermost pixel ring)
-    h, w = tf.shape(x)[1], tf.shape(x)[2]
     inner = tf.pad(tf.ones_like(mag[:, 1:-1, 1:-1, :]), [[0, 0], [1, 1], [1, 1], [0, 0]]) > 0.5
 
     # bilinear non-maximum suppression (skimage _nonmaximum_suppression_bilinear)
@@ -148,27 +147,20 @@ def canny_tf(images, sigma: float = 2.0, low_threshold: float = 0.1, high_thresh
     weak = keep & inner & (mag >= low)
     strong = weak & (mag >= float(high_threshold))
 
-    # hysteresis: grow strong edges through 8-connected weak pixels until stable
-    weak_f = tf.cast(weak, tf.float32)
-    edges0 = tf.cast(strong, tf.float32)
-    if max_hysteresis_iters is None:
-        limit = tf.cast(h * w, tf.int32)
-    else:
+    if max_hysteresis_iters is None:  # hysteresis: weak pixels connected to strong ones
+        edges = _connected_to_strong(strong, weak)
+    else:  # at most that many 3x3 dilations of the strong edges inside the weak mask
+        weak_f = tf.cast(weak, tf.float32)
         limit = tf.constant(int(max_hysteresis_iters), tf.int32)
 
-    def cond(i, e, changed):
-        return changed & (i < limit)
+        def body(i, e, changed):
+            grown = e
+            for _ in range(4):  # a few dilations per convergence check
+                grown = tf.nn.max_pool2d(grown, 3, 1, "SAME") * weak_f
+            return i + 4, grown, tf.reduce_any(grown > e)
 
-    def body(i, e, changed):
-        grown = e
-        for _ in range(4):  # a few dilations per convergence check
-            grown = tf.nn.max_pool2d(grown, 3, 1, "SAME") * weak_f
-        return i + 4, grown, tf.reduce_any(grown > e)
-
-    if max_hysteresis_iters is None:
-        edges = _connected_to_strong(strong, weak)
-    else:
-        _, edges, _ = tf.while_loop(cond, body, (tf.constant(0), edges0, tf.constant(True)))
+        _, edges, _ = tf.while_loop(lambda i, e, changed: changed & (i < limit), body,
+                                    (tf.constant(0), tf.cast(strong, tf.float32), tf.constant(True)))
     return edges[0] if squeeze else edges
 
 
@@ -211,7 +203,7 @@ def _connected_to_strong(strong, weak):
 
 
 def gradient_map(images):
-    """SPEC section 3: Gv = I(x+1,y) - I(x-1,y), Gh = I(x,y+1) - I(x,y-1) per channel (zero
+    """docs/conventions.md, "SPSR": Gv = I(x+1,y) - I(x-1,y), Gh = I(x,y+1) - I(x,y-1) per channel (zero
     padding), returns sqrt(Gv^2 + Gh^2 + 1e-6), same shape as the (N,H,W,C) input."""
     x = _as_batch(images)
     xp = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]])

@@ -5,7 +5,7 @@ style   = sum_l mean |G_l(sr) - G_l(hr)|             over relu2_2, relu3_4, relu
 G(F) = F^T F / (C H W) for features F of shape (H W, C) per image.
 
 Preprocessing: by default the [0, 1] RGB image enters VGG unnormalised ("raw"), as the reference
-does; the SR loss weights content 0.1 / style 250 (SPEC section 2) were tuned for that, so they
+does; the SR loss weights content 0.1 / style 250 (docs/conventions.md, "Edge-informed SISR") were tuned for that, so they
 apply unchanged. Weights come from ``skinsr_tf.backbones.load_vgg19_features``: a VGG19 file or the
 Keras cache, else the offline torchvision VGG16 as a logged substitute (relu3_4 -> relu3_3,
 relu4_4 -> relu4_3; torchvision RGB weights, the reference's own convention). With Keras' caffe

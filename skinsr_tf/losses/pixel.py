@@ -1,7 +1,7 @@
 """Pixel-space losses: L1, MSE, gradient-map losses, Lu & Chen's MixGE, SSIM.
 
 Inputs are float (N, H, W, C) batches in [0, 1]; every loss returns a float32 scalar (the mean).
-Gradient maps come from ``skinsr_tf.data.edges``: "central" = ``gradient_map`` (SPEC section 3,
+Gradient maps come from ``skinsr_tf.data.edges``: "central" = ``gradient_map`` (docs/conventions.md, "SPSR",
 SPSR's central differences), "sobel" = ``sobel_gradient_map`` (Lu & Chen); both per channel,
 zero padding, sqrt(. + 1e-6).
 """

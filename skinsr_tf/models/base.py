@@ -41,7 +41,7 @@ class SRModel(keras.Model):
 
     model_name = "base"
     has_weights = True
-    # 1024x1024 output pixels through the full edge-informed generator peak at ~1.5 GB (SPEC 5).
+    # 1024x1024 output pixels through the full edge-informed generator peak at ~1.5 GB (docs/conventions.md, "Measurements").
     max_whole_pixels = 1024 * 1024
     default_tile_batch = 4  # tiles per forward pass when super_resolve gets batch_size=None
 

@@ -1,4 +1,4 @@
-"""Modified U-Net (Lu & Chen) and U-Net++ SR models (SPEC section 4): pixel + gradient losses.
+"""Modified U-Net (Lu & Chen) and U-Net++ SR models (docs/conventions.md, "U-Net"): pixel + gradient losses.
 
 The networks take the LR image itself and enlarge it inside ("upsampling at the beginning").
 Their four poolings need h, w multiples of 16: `call` pads the LR image by edge replication and

@@ -1,4 +1,4 @@
-"""PatchGAN discriminator of EdgeConnect (SPEC section 2), returning all five activations.
+"""PatchGAN discriminator of EdgeConnect (docs/conventions.md, "Edge-informed SISR"), returning all five activations.
 
 conv 4x4 s2 C, s2 2C, s2 4C, s1 8C, s1 1 (each after a zero pad of 1, as the reference's
 padding=1), LeakyReLU 0.2 after the first four, spectral norm on all, no bias, no norm layers.

@@ -1,4 +1,4 @@
-"""EdgeConnect generator body (SPEC section 2): the edge generator and the SR generator.
+"""EdgeConnect generator body (docs/conventions.md, "Edge-informed SISR"): the edge generator and the SR generator.
 
 Both work at HR size. Layout (C = ``base_channels``):
   encoder  reflect-pad 3, conv 7x7 -> C, IN, ReLU          ("enc1")

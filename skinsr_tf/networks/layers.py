@@ -1,6 +1,6 @@
 """Building blocks shared by the generators and discriminators (channels-last).
 
-Conventions follow the EdgeConnect reference (SPEC section 2): convolution kernels drawn from
+Conventions follow the EdgeConnect reference (docs/conventions.md, "Edge-informed SISR"): convolution kernels drawn from
 N(0, 0.02), biases zero, instance norm without affine parameters (eps 1e-5), reflection padding
 before the 7x7 and residual convolutions, spectral norm through
 ``keras.layers.SpectralNormalization``.

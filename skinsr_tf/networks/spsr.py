@@ -1,4 +1,4 @@
-"""Modified SPSR generator (the report's variant, SPEC section 3).
+"""Modified SPSR generator (the report's variant, docs/conventions.md, "SPSR").
 
 Two branches built from the EdgeConnect generator body (no spectral norm), both at HR size:
 - SR branch: input ``sr_input`` = dilated LR (3) + HR edge map (1); its output conv is dropped and

@@ -1,4 +1,4 @@
-"""Modified U-Net of Lu & Chen (SPEC section 4): super-resolution straight from the LR image.
+"""Modified U-Net of Lu & Chen (docs/conventions.md, "U-Net"): super-resolution straight from the LR image.
 
 Input: the LR image (N, h, w, 3). Every block is one conv 3x3 + ReLU (no batch norm).
 - Encoder at LR: conv -> C, then 4 downsamplings (max-pool 2 + conv): 2C, 4C, 8C, 8C

@@ -1,4 +1,4 @@
-"""U-Net++ variant of the modified U-Net (SPEC section 4), same early-upsampling HR path.
+"""U-Net++ variant of the modified U-Net (docs/conventions.md, "U-Net"), same early-upsampling HR path.
 
 Nodes X(i, j) (level i, column j) with 2 conv 3x3 + ReLU per block:
   X(i, 0) = block(maxpool(X(i-1, 0)))          (X(0, 0) = block(LR image))

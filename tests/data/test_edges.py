@@ -56,6 +56,21 @@ def test_canny_tf_graph_dynamic_shape_and_bounded_hysteresis():
     assert canny_tf(img[0]).shape == (64, 80, 1)  # single image
 
 
+@pytest.mark.parametrize("sigma", [1.0, 2.0])
+def test_canny_tf_hysteresis_is_the_dilation_fixed_point(sigma):
+    # Connected components give exactly what dilating strong edges inside the weak mask until
+    # nothing changes gives, batched (images do not leak into each other) and at odd sizes.
+    rng = np.random.default_rng(0)
+    imgs = np.stack([generate_skin_image(70, 53, seed=s) for s in range(3)]).astype(np.float32) / 255
+    imgs[2] = rng.random((70, 53, 3))
+    fast = canny_tf(imgs, sigma=sigma).numpy()
+    slow = canny_tf(imgs, sigma=sigma, max_hysteresis_iters=70 * 53).numpy()
+    assert fast.sum() > 100
+    np.testing.assert_array_equal(fast, slow)
+    for one, batched in zip(imgs, fast):
+        np.testing.assert_array_equal(canny_tf(one, sigma=sigma).numpy(), batched)
+
+
 def test_gradient_map_matches_numpy():
     x = np.random.default_rng(0).random((2, 7, 9, 3)).astype(np.float32)
     p = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
