@@ -9,7 +9,8 @@ second. Without `--data` it times the synthetic set (`skinsr_tf.data.synthetic.e
 
 import time
 
-from absl import app, flags
+from skinsr_tf import console  # first: quiets TensorFlow unless --verbose
+from absl import flags
 
 flags.DEFINE_string("data", None, "Image folder or split manifest (default: the synthetic set).")
 flags.DEFINE_integer("batches", 40, "Timed batches.")
@@ -41,4 +42,4 @@ def main(_):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    console.run(main)

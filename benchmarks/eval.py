@@ -8,10 +8,10 @@ Every table has LR-PSNR (the SR downscaled against its LR) and the mean invented
 (skinsr_tf/consistency.py) beside the report's metrics.
 """
 
-from absl import app
+from skinsr_tf import console  # first: quiets TensorFlow unless --verbose
 
 from skinsr_tf import evaluation
 
 if __name__ == "__main__":
     evaluation.define_flags()
-    app.run(evaluation.main)
+    console.run(evaluation.main)

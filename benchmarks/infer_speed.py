@@ -20,7 +20,8 @@ import subprocess
 import sys
 import time
 
-from absl import app, flags
+from skinsr_tf import console  # first: quiets TensorFlow unless --verbose
+from absl import flags
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("models", ["bicubic", "edge_sisr"], "models (edge_sisr, spsr, unet, unetpp, bicubic)")
@@ -121,4 +122,4 @@ def _row(r):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    console.run(main)

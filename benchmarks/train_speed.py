@@ -16,7 +16,8 @@ import json
 import subprocess
 import sys
 
-from absl import app, flags
+from skinsr_tf import console  # first: quiets TensorFlow unless --verbose
+from absl import flags
 
 flags.DEFINE_list("models", ["edge_sisr", "spsr", "unet", "unetpp"], "Models to time.")
 flags.DEFINE_list("presets", ["tiny", "small"], "Presets to time (full is slow on CPU).")
@@ -94,4 +95,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    console.run(main)

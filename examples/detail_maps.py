@@ -11,7 +11,8 @@ detail the camera lost, which no model can know). All maps in 8-bit grey levels,
 
 from pathlib import Path
 
-from absl import app, flags
+from skinsr_tf import console  # first: quiets TensorFlow unless --verbose
+from absl import flags
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("hr", None, "HR image (default: held-out synthetic skin image, seed 100003)")
@@ -66,4 +67,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    console.run(main)

@@ -14,7 +14,8 @@ Layout (training never sees `heldout/`):
 from pathlib import Path
 
 import numpy as np
-from absl import app, flags
+from skinsr_tf import console  # first: quiets TensorFlow unless --verbose
+from absl import flags
 
 from skinsr_tf.data.io import write_image
 from skinsr_tf.data.synthetic import HELDOUT_N, HELDOUT_SEED, write_synthetic_set
@@ -76,4 +77,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    console.run(main)

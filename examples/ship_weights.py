@@ -8,7 +8,8 @@ Only the generators are stored (no discriminators, no optimiser state), as float
 import json
 from pathlib import Path
 
-from absl import app, flags
+from skinsr_tf import console  # first: quiets TensorFlow unless --verbose
+from absl import flags
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("run", None, "Run folder written by examples/train.py.", required=True)
@@ -44,4 +45,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    console.run(main)

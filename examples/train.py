@@ -9,16 +9,19 @@ frozen edge generator loaded from --edge_weights (an edge run's folder or weight
 edge generator is taken; the SR networks start fresh). Without
 --edge_weights, joint first trains the edge stage for the same number of steps into
 <output_dir>/edge_stage (skipped when that run already finished), then the joint stage.
-Preset default: "full" when a GPU is visible, else "small". The output folder holds config.json,
+Preset default: "full" when a GPU is visible, else "small". The output folder (default
+runs/<model>_x<scale>_<UTC timestamp>, a new one per run) holds config.json,
 checkpoints/, logs/ (TensorBoard) and final.weights.h5; `skinsr_tf.load_model(output_dir)`
 rebuilds the trained model from it alone.
 """
 
+import datetime
 import json
 import sys
 from pathlib import Path
 
-from absl import app, flags
+from skinsr_tf import console  # first: quiets TensorFlow unless --verbose
+from absl import flags
 
 _PREDEFINED = set(flags.FLAGS)
 flags.DEFINE_enum("model", "edge_sisr", ["edge_sisr", "spsr", "unet", "unetpp"], "Model to train.")
@@ -41,7 +44,7 @@ flags.DEFINE_bool("residual", False, "Read the generator output as a correction 
 flags.DEFINE_float("edge_bce_weight", 0.0, "edge_sisr: BCE weight between generated and HR Canny edges (report: 0).")
 flags.DEFINE_string("model_kwargs", None, 'Extra model arguments as JSON, e.g. \'{"adv_weight": 0.1}\'.')
 flags.DEFINE_string("perceptual_weights", None, "VGG19 weights file for edge_sisr/spsr content and style losses.")
-flags.DEFINE_string("output_dir", "runs/latest", "Run folder.")
+flags.DEFINE_string("output_dir", None, "Run folder (default: runs/<model>_x<scale>_<UTC timestamp>).")
 flags.DEFINE_enum("strategy", "auto", ["auto", "one", "mirrored", "multiworker"], "tf.distribute strategy.")
 flags.DEFINE_bool("mixed_precision", False, "mixed_float16 (GPU).")
 flags.DEFINE_bool("jit_compile", False, "XLA-compile the train step (single device only).")
@@ -77,7 +80,13 @@ def main(argv):
             kwargs.update(json.loads(FLAGS.model_kwargs))
         except (json.JSONDecodeError, TypeError) as e:
             sys.exit(f"error: --model_kwargs is not a JSON object: {e}")
-    output_dir = Path(FLAGS.output_dir)
+    if FLAGS.output_dir:
+        output_dir = Path(FLAGS.output_dir)
+    elif FLAGS.resume:
+        sys.exit("error: --resume needs --output_dir, the folder of the run to continue")
+    else:  # a new folder per run, so the same command works twice
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S")
+        output_dir = Path("runs") / f"{FLAGS.model}_x{FLAGS.scale}_{stamp}"
     init_weights = None
     try:
         if FLAGS.model == "edge_sisr":
@@ -97,4 +106,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    console.run(main)

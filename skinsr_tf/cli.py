@@ -1,12 +1,15 @@
 """The `skinsr-tf` command: upscale photos, write the synthetic set, evaluate, run a reader study.
 
 Nothing heavy is imported here at module level: `skinsr-tf --help` must be instant; TensorFlow
-loads only when a command needs a model.
+loads only when a command needs a model, quietly unless `--verbose` (`skinsr_tf.console`).
+Flags are spelled with underscores (`--output_dir`); dashes (`--output-dir`) work too.
 """
 
 import argparse
 import sys
 from pathlib import Path
+
+from skinsr_tf import console
 
 MODEL_NAMES = ("edge_sisr", "spsr", "unet", "unetpp", "bicubic")
 
@@ -18,6 +21,8 @@ def build_parser():
     from skinsr_tf import __version__
 
     parser.add_argument("--version", action="version", version=f"skinsr-tf {__version__}")
+    parser.add_argument(console.VERBOSE_FLAG, action="store_true",
+                        help="show TensorFlow's log lines and library warnings")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
@@ -26,7 +31,7 @@ def build_parser():
                                    "(JPEG at quality 95); folders are searched recursively and their "
                                    "layout is kept under OUTDIR. Unreadable files are reported and skipped.")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
-    p.add_argument("-o", "--output-dir", required=True, metavar="OUTDIR")
+    p.add_argument("-o", "--output_dir", required=True, metavar="OUTDIR")
     p.add_argument("--model", default="edge_sisr", choices=MODEL_NAMES,
                    help="model with shipped weights (default edge_sisr); bicubic needs none")
     p.add_argument("--scale", type=int, default=4, choices=(2, 3, 4, 8), help="upscaling factor (default 4)")
@@ -35,7 +40,7 @@ def build_parser():
                    help="a training-run folder (examples/train.py) or a .keras file, instead of shipped weights")
     p.add_argument("--tile", type=_int_at_least(0), default=None, metavar="N",
                    help="LR tile size in pixels (default: automatic; 0 = whole image)")
-    p.add_argument("--batch-size", type=_int_at_least(1), default=None,
+    p.add_argument("--batch_size", type=_int_at_least(1), default=None,
                    help="tiles per forward pass (default: the model's, 4; 1 for the full SPSR)")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     p.add_argument("--consistent", action="store_true",
@@ -51,27 +56,22 @@ def build_parser():
 
     p = sub.add_parser("synth", help="write a set of procedural skin images",
                        description="Write procedural skin images (skin texture, lesions, hairs, wrinkles).")
-    p.add_argument("-o", "--output-dir", required=True, metavar="DIR")
-    p.add_argument("--n", type=int, default=40, help="number of images (default 40)")
-    p.add_argument("--size", type=int, default=256, help="side in pixels (default 256)")
+    p.add_argument("-o", "--output_dir", "--out", required=True, metavar="DIR")
+    p.add_argument("--n", type=int, default=None,
+                   help="number of images (default: the synthetic module's, as for training)")
+    p.add_argument("--size", type=int, default=None, help="side in pixels (default: the synthetic module's)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_synth)
 
+    # eval's flags are skinsr_tf.evaluation's absl flags: main() hands it what argparse leaves
     p = sub.add_parser("eval", help="evaluate SR methods (PSNR/SSIM on Y, Laplacian variance, ...)",
-                       add_help=False, prefix_chars="\0",
+                       add_help=False,
                        description="Runs skinsr_tf.evaluation; its absl flags follow (try --helpfull).")
-    p.add_argument("rest", nargs=argparse.REMAINDER)
-    p.set_defaults(func=_eval)
+    p.set_defaults(func=_eval, passes_flags_on=True)
 
-    try:
-        from skinsr_tf.rating.cli import register
-    except ImportError as err:
-        msg = f"the reader-study module is not available ({err})"
-        p = sub.add_parser("rate", help="blind pairwise reader study (unavailable)", description=msg)
-        p.add_argument("rest", nargs=argparse.REMAINDER)
-        p.set_defaults(func=lambda args: _fail(msg))
-    else:
-        register(sub)
+    from skinsr_tf.rating.cli import register
+
+    register(sub)
     return parser
 
 
@@ -238,9 +238,10 @@ def _named(path, why):
 
 
 def _synth(args):
-    from skinsr_tf.data.synthetic import write_synthetic_set
+    from skinsr_tf.data.synthetic import DEFAULT_N, DEFAULT_SIZE, write_synthetic_set
 
-    paths = write_synthetic_set(args.output_dir, n=args.n, size=args.size, seed=args.seed)
+    paths = write_synthetic_set(args.output_dir, n=args.n or DEFAULT_N, size=args.size or DEFAULT_SIZE,
+                                seed=args.seed)
     print(f"wrote {len(paths)} images to {args.output_dir}")
     return 0
 
@@ -252,7 +253,7 @@ def _eval(args):
 
     evaluation.define_flags()
     try:
-        app.run(evaluation.main, argv=["skinsr-tf eval", *args.rest])
+        app.run(evaluation.main, argv=["skinsr-tf eval", *console.absl_argv(args.rest)])
     except SystemExit as done:  # absl exits; turn it into our return value
         return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
     return 0
@@ -260,7 +261,13 @@ def _eval(args):
 
 def main(argv=None):
     parser = build_parser()
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    argv = console.absl_argv(sys.argv[1:] if argv is None else argv)
+    console.quiet(argv)
+    args, rest = parser.parse_known_args(argv)
+    if getattr(args, "passes_flags_on", False):
+        args.rest = rest
+    elif rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     from skinsr_tf._require import TensorFlowMissingError
 
     try:

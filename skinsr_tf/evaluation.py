@@ -196,7 +196,7 @@ class _DeepMetrics:
                 fn = make().load()
             except (BackboneUnavailable, FileNotFoundError, ValueError) as err:
                 first = str(err).splitlines()[0]
-                log.warning("%s unavailable: %s", key, str(err))
+                log.warning("%s unavailable: %s", key, first)  # the first line says why; the table repeats it
                 self.status[key] = f"unavailable: {first}"
                 continue
             self.fns[key] = fn
@@ -427,10 +427,14 @@ def textured_box(hr, size):
     return int(y), int(x)
 
 
-def save_panel(path, lr, outputs, hr, scale, rows=None):
+def save_panel(path, lr, outputs, hr, scale, rows=None, box=None):
     """Figure-5-style panel: LR (nearest) | each method | HR, each with a magnified inset; below,
     each image's invented-detail map (:func:`skinsr_tf.consistency.detail_maps`: what no LR can
-    confirm or refute; for the HR image, the detail the camera lost), on one colour scale."""
+    confirm or refute; for the HR image, the detail the camera lost), on one colour scale.
+
+    `outputs`: {title: SR image}; `hr`: None when unknown (then no HR column); `rows`: {title:
+    {"psnr_y", "ssim_y"[, "lpips"]}} for the titles; `box`: (y, x, size) of the inset in SR
+    pixels (default: the most textured square of HR, else of the last output)."""
     from skinsr_tf.consistency import MAP_SCALES, detail_maps
 
     import matplotlib
@@ -440,11 +444,16 @@ def save_panel(path, lr, outputs, hr, scale, rows=None):
     from matplotlib.patches import Rectangle
 
     lr_big = np.repeat(np.repeat(lr, scale, axis=0), scale, axis=1)
-    images = [(f"LR x{scale} (nearest)", lr_big, None), *[(m, outputs[m], (rows or {}).get(m)) for m in outputs],
-              ("HR", hr, None)]
-    h, w = hr.shape[:2]
-    size = max(8, min(h, w) // 5)
-    y, x = textured_box(hr, size)
+    images = [(f"LR x{scale} (nearest)", lr_big, None), *[(m, outputs[m], (rows or {}).get(m)) for m in outputs]]
+    if hr is not None:
+        images.append(("HR", hr, None))
+    reference = images[-1][1]
+    h, w = reference.shape[:2]
+    if box is None:
+        size = max(8, min(h, w) // 5)
+        y, x = textured_box(reference, size)
+    else:
+        y, x, size = box
     # Put the magnified inset in the corner diagonally opposite the box, so both stay visible.
     inset_x = 0.0 if x + size / 2 > w / 2 else 0.58
     inset_y = 0.58 if y + size / 2 > h / 2 else 0.0  # axes coordinates: y grows upwards

@@ -281,12 +281,6 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
                 print(f"\nReduceLROnPlateau: {self.monitor} stalled at {value:.4f}; lr {old:g} -> {new:g}")
 
 
-def _has_tensorboard():
-    import importlib.util
-
-    return importlib.util.find_spec("tensorboard") is not None
-
-
 # --- the runner -----------------------------------------------------------------------------
 def train(
     model_name,
@@ -316,7 +310,7 @@ def train(
     """Train registry model `model_name` for exactly `steps` steps; return the trained model.
 
     Writes to `output_dir`: config.json (everything needed to rebuild the model), checkpoints/
-    (`ckpt-<step>.npz`), metrics.csv (one row per epoch), logs/ (TensorBoard, if installed),
+    (`ckpt-<step>.npz`), metrics.csv (one row per epoch), logs/ (TensorBoard),
     final.weights.h5, and the split manifest when the data folder is read-only.
     `checkpoint_every`: steps between checkpoints within an epoch (default: `steps_per_epoch`; a
     tenth of `steps` when the whole run is shorter than one epoch). With `resume`, continues from
@@ -438,10 +432,7 @@ def train(
     if chief:
         _trim_metrics(output_dir / "metrics.csv", start_step // steps_per_epoch)
         callbacks.append(keras.callbacks.CSVLogger(str(output_dir / "metrics.csv"), append=True))
-    if _has_tensorboard():
-        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False))
-    elif verbose and chief:
-        print("tensorboard is not installed: logging epochs to metrics.csv only")
+    callbacks.append(keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False))
     callbacks.append(guard)  # last: an epoch's checkpoint follows its metrics row
 
     step = start_step

@@ -6,11 +6,10 @@ and brown / dark / blue-grey / red colour variation, hairs, wrinkles, fingerprin
 images (the report's hard cases were hairs, wrinkles and fingerprints), a mild illumination gradient
 and sensor noise. Deterministic per seed; vectorised NumPy/SciPy.
 
-Command line: ``python -m skinsr_tf.data.synthetic --out DIR --n 48 --size 256 --seed 0``.
+Command line: ``skinsr-tf synth -o DIR [--n 48 --size 256 --seed 0]`` (also ``python -m skinsr_tf.data.synthetic``).
 """
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
@@ -273,16 +272,12 @@ def ensure_synthetic_set(n: int = DEFAULT_N, size: int = DEFAULT_SIZE, seed: int
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m skinsr_tf.data.synthetic",
-                                     description="Write a set of procedural skin images (PNG).")
-    parser.add_argument("--out", required=True, help="output folder")
-    parser.add_argument("--n", type=int, default=DEFAULT_N, help="number of images (default %(default)s)")
-    parser.add_argument("--size", type=int, default=DEFAULT_SIZE, help="side in pixels (default %(default)s)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the first image (default %(default)s)")
-    args = parser.parse_args(argv)
-    paths = write_synthetic_set(args.out, n=args.n, size=args.size, seed=args.seed)
-    print(f"wrote {len(paths)} images of {args.size}x{args.size} to {args.out}")
-    return 0
+    """``python -m skinsr_tf.data.synthetic ...`` is ``skinsr-tf synth ...`` (one command, one set of defaults)."""
+    import sys
+
+    from skinsr_tf.cli import main as cli_main
+
+    return cli_main(["synth", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

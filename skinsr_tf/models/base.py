@@ -263,7 +263,7 @@ class SRModel(keras.Model):
         return self
 
     # ------------------------------------------------------------------ export
-    def export(self, path, format="saved_model", input_shape=None, allow_select_ops=False, verbose=True):
+    def export(self, path, format="saved_model", input_shape=None, allow_select_ops=False, verbose=False):
         """Export for serving: float32 LR (1, h, w, 3) in [0, 1] -> SR (1, s*h, s*w, 3).
 
         `format`: "saved_model" (signature `serving_default`, input `lr`, output `sr`) or "tflite"
@@ -272,7 +272,8 @@ class SRModel(keras.Model):
         graphs convert to TFLite builtins only with a fixed size (shape inference through dynamic
         reshapes); then pass `input_shape`, or `allow_select_ops=True` to fall back to TF-select
         ops (with a warning), which need the Flex delegate at run time (not linked in the
-        `tf.lite.Interpreter` of the TensorFlow wheel). Returns the written path.
+        `tf.lite.Interpreter` of the TensorFlow wheel). `verbose`: print Keras' list of the
+        SavedModel's inputs, outputs and captured tensors. Returns the written path.
         """
         import tensorflow as tf
 

@@ -123,12 +123,12 @@ def register(subparsers):
                    help="groups: images split evenly among method pairs (the report); "
                         "all-pairs: every pair on every image")
     p.add_argument("--seed", type=int, default=0, help="seed of the image split (default 0)")
-    p.add_argument("--allow-tie", action="store_true", help="offer a \"can't tell\" choice")
-    p.add_argument("--show-maps", action="store_true",
+    p.add_argument("--allow_tie", action="store_true", help="offer a \"can't tell\" choice")
+    p.add_argument("--show_maps", action="store_true",
                    help="after each (blind) choice, show each image's invented-detail map "
                         "(NAME_invented.png from `skinsr-tf upscale --maps`) and ask a second, "
                         "non-blind question: do the maps mark what you distrust? (off by default)")
-    p.add_argument("--base-url", default=DEFAULT_BASE_URL,
+    p.add_argument("--base_url", default=DEFAULT_BASE_URL,
                    help=f"server address for links (default {DEFAULT_BASE_URL})")
     p.set_defaults(func=_guarded(_create))
 
@@ -136,12 +136,12 @@ def register(subparsers):
     study_arg(p)
     p.add_argument("--rater", required=True, metavar="NAME", help="rater name (kept private; anonymised in exports)")
     p.add_argument("--group", required=True, choices=GROUPS)
-    p.add_argument("--base-url", default=DEFAULT_BASE_URL)
+    p.add_argument("--base_url", default=DEFAULT_BASE_URL)
     p.set_defaults(func=_guarded(_invite))
 
     p = sub.add_parser("admin-link", help="issue a new admin (results) link; the old one stops working")
     study_arg(p)
-    p.add_argument("--base-url", default=DEFAULT_BASE_URL)
+    p.add_argument("--base_url", default=DEFAULT_BASE_URL)
     p.set_defaults(func=_guarded(_admin_link))
 
     p = sub.add_parser("serve", help="serve the study (waitress)")
@@ -182,7 +182,9 @@ def main(argv=None):
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     register(sub)
-    argv = list(sys.argv[1:] if argv is None else argv)
+    from skinsr_tf import console
+
+    argv = console.absl_argv(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] != "rate":
         argv = ["rate"] + argv
     args = parser.parse_args(argv)

@@ -78,7 +78,7 @@ def test_output_folder_equal_to_input_is_refused(home):
 
 
 @pytest.mark.parametrize("flag, value, problem", [("--tile", "-5", "must be >= 0"),
-                                                  ("--batch-size", "0", "must be >= 1")])
+                                                  ("--batch_size", "0", "must be >= 1")])
 def test_nonsense_tile_and_batch_size_are_refused(home, flag, value, problem):
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(home / "a.png")
     proc = run(*UPSCALE, home / "a.png", "-o", home / "out", "--model", "bicubic", flag, value, home=home)
