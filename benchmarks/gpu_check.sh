@@ -41,6 +41,9 @@ fi
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=index,name,memory.total,driver_version --format=csv >&2 || true
 
 export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
+if [[ " ${args[*]} " != *" --cpu_smoke "* && " ${args[*]}" != *" --budget_s"* ]]; then
+  args+=(--budget_s=$((420 - (SECONDS - start) > 60 ? 420 - (SECONDS - start) : 60)))  # 8 min in all
+fi
 status=0
 "$python" benchmarks/gpu_check.py "${args[@]}" || status=$?
 echo "gpu_check.sh: $((SECONDS - start)) s in all" >&2

@@ -30,7 +30,7 @@ def test_cpu_smoke_prints_the_whole_table():
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     table = done.stdout
     assert "| part | model | precision | XLA | setting | result |" in table
-    assert json.loads(table.split("RESULT ")[1]) == {"failed": 0, "rows": 16}
+    assert json.loads(table.split("RESULT ")[1]) == {"failed": 0, "skipped": 0, "rows": 16}
     assert "failed:" not in table
 
     assert rows(table, "device")[0][-1] == "/device:CPU:0, /device:CPU:1"
