@@ -22,22 +22,28 @@ flags.DEFINE_bool("edges", True, "Add the lr_edge / hr_edge Canny maps (edge_sis
 FLAGS = flags.FLAGS
 
 
-def main(_):
+def images_per_second(data, crop, batch_size, edges, batches, warmup=3, scale=4):
+    """HR crops per second of the training pipeline over `batches` batches after `warmup` ones."""
     from skinsr_tf.data import make_dataset
-    from skinsr_tf.data.synthetic import ensure_synthetic_set
 
-    data = FLAGS.data or ensure_synthetic_set()
-    ds = make_dataset(data, "train", scale=FLAGS.scale, crop=FLAGS.crop, batch_size=FLAGS.batch_size,
-                      edges=FLAGS.edges, repeat=-1, seed=0)
+    ds = make_dataset(data, "train", scale=scale, crop=crop, batch_size=batch_size, edges=edges,
+                      repeat=-1, seed=0)
     it = iter(ds)
-    for _ in range(FLAGS.warmup):
+    for _ in range(warmup):  # start the workers, fill the shuffle buffer
         next(it)
     t = time.perf_counter()
-    for _ in range(FLAGS.batches):
+    for _ in range(batches):
         next(it)
-    sec = time.perf_counter() - t
+    return batches * batch_size / (time.perf_counter() - t)
+
+
+def main(_):
+    from skinsr_tf.data.synthetic import ensure_synthetic_set
+
+    rate = images_per_second(FLAGS.data or ensure_synthetic_set(), FLAGS.crop, FLAGS.batch_size,
+                             FLAGS.edges, FLAGS.batches, FLAGS.warmup, FLAGS.scale)
     n = FLAGS.batches * FLAGS.batch_size
-    print(f"{n} images in {sec:.2f} s: {n / sec:.1f} images/s "
+    print(f"{n} images in {n / rate:.2f} s: {rate:.1f} images/s "
           f"(batch {FLAGS.batch_size}, crop {FLAGS.crop}, x{FLAGS.scale}, edges={FLAGS.edges})")
 
 
