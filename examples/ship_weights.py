@@ -22,7 +22,7 @@ flags.DEFINE_string("command", "", "The exact training command(s) (goes into the
 def main(argv):
     del argv
     from skinsr_tf.models.base import save_weights_compact
-    from skinsr_tf.models.registry import load_model
+    from skinsr_tf.models.registry import load_model, resolve_weights
 
     run = Path(FLAGS.run)
     config = json.loads((run / "config.json").read_text())
@@ -42,6 +42,7 @@ def main(argv):
         "trained_on": FLAGS.trained_on,
         "command": FLAGS.command,
         "training": {k: config.get(k) for k in ("steps", "batch_size", "crop", "compile", "data_dir")},
+        "weights_file": resolve_weights(run).name,  # a checkpoint name when the run was stopped early
         "degradation": degradation,
         "not_clinically_validated": True,
     }

@@ -288,7 +288,9 @@ def jpeg(rng, image, quality_range):
     import tensorflow as tf
 
     q = rng.integer(*quality_range)
-    return tf.image.adjust_jpeg_quality(tf.clip_by_value(image, 0.0, 1.0), q)
+    # libjpeg's default fast integer IDCT darkens red and blue by ~0.5% per round trip (measured
+    # on astronaut); the accurate one keeps the colours, as phone decoders do.
+    return tf.image.adjust_jpeg_quality(tf.clip_by_value(image, 0.0, 1.0), q, dct_method="INTEGER_ACCURATE")
 
 
 def _maybe(rng, p, fn, image):
