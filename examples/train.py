@@ -5,8 +5,8 @@
   # interrupted? the same command plus --resume continues from the last checkpoint.
 
 edge_sisr stages: --stage=edge or --stage=sr train one GAN; --stage=joint trains the SR GAN on a
-frozen edge generator loaded from --edge_weights (an edge run's folder or weights file: only its
-edge generator is taken; the SR networks start fresh). Without
+frozen edge generator loaded from --edge_weights (an edge-stage run's folder or a weights file in
+it: only its edge generator is taken; the SR networks start fresh). Without
 --edge_weights, joint first trains the edge stage for the same number of steps into
 <output_dir>/edge_stage (skipped when that run already finished), then the joint stage.
 Preset default: "full" when a GPU is visible, else "small". The output folder (default
@@ -26,8 +26,8 @@ from absl import flags
 _PREDEFINED = set(flags.FLAGS)
 flags.DEFINE_enum("model", "edge_sisr", ["edge_sisr", "spsr", "unet", "unetpp"], "Model to train.")
 flags.DEFINE_enum("stage", "joint", ["edge", "sr", "joint"], "edge_sisr training stage.")
-flags.DEFINE_string("edge_weights", None, "edge_sisr joint: trained edge-stage run folder or weights file; "
-                    "only its edge generator is loaded.")
+flags.DEFINE_string("edge_weights", None, "edge_sisr joint: trained edge-stage run folder (or a weights file "
+                    "in it); only its edge generator is loaded.")
 flags.DEFINE_enum("scale", "4", ["2", "4", "8"], "Upscaling factor.")
 flags.DEFINE_enum("preset", None, ["full", "small", "tiny"], "Network size (default: full on GPU, else small).")
 flags.DEFINE_string("data_dir", None, "Image folder or manifest (default: the synthetic skin set).")
@@ -51,6 +51,10 @@ flags.DEFINE_bool("jit_compile", False, "XLA-compile the train step (single devi
 flags.DEFINE_bool("resume", False, "Continue from the newest checkpoint in --output_dir.")
 flags.DEFINE_integer("val_batches", None, "Limit validation to this many batches.")
 flags.DEFINE_integer("seed", 0, "Random seed.")
+flags.DEFINE_enum("degradation", "bicubic", ["bicubic", "realistic", "phone"],
+                  "How LR is made from HR: MATLAB bicubic, or the randomised phone-photo chains of skinsr_tf.data.degrade.")
+flags.DEFINE_string("init_weights", None, "Start from these weights: a run folder, a checkpoint, or shipped "
+                    "skinsr_tf/weights/*.weights.npz (edge_sisr: --edge_weights does the same).")
 FLAGS = flags.FLAGS
 OUR_FLAGS = sorted(set(FLAGS) - _PREDEFINED)
 
@@ -72,7 +76,7 @@ def main(argv):
         batch_size=FLAGS.batch_size, crop=FLAGS.crop, learning_rate=FLAGS.lr,
         betas=tuple(float(b) for b in FLAGS.betas) if FLAGS.betas else None,
         strategy=FLAGS.strategy, mixed_precision=FLAGS.mixed_precision, jit_compile=FLAGS.jit_compile,
-        resume=FLAGS.resume, seed=FLAGS.seed, val_batches=FLAGS.val_batches,
+        resume=FLAGS.resume, seed=FLAGS.seed, val_batches=FLAGS.val_batches, degradation=FLAGS.degradation,
         extra_config={"flags": {name: FLAGS[name].value for name in OUR_FLAGS}},
     )
     if FLAGS.model_kwargs:
@@ -87,12 +91,12 @@ def main(argv):
     else:  # a new folder per run, so the same command works twice
         stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S")
         output_dir = Path("runs") / f"{FLAGS.model}_x{FLAGS.scale}_{stamp}"
-    init_weights = None
+    init_weights = FLAGS.init_weights
     try:
         if FLAGS.model == "edge_sisr":
             kwargs["stage"] = FLAGS.stage
             kwargs["edge_bce_weight"] = FLAGS.edge_bce_weight
-            init_weights = FLAGS.edge_weights
+            init_weights = FLAGS.edge_weights or init_weights
             if FLAGS.stage == "joint" and not init_weights:
                 edge_dir = output_dir / "edge_stage"
                 if not (edge_dir / FINAL_WEIGHTS).is_file():

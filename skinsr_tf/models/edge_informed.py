@@ -48,6 +48,8 @@ class EdgeInformedSR(GANSRModel):
             `TrainableSRModel.add_residual`); the report's model has it off.
         l1_weight, adv_weight, content_weight, style_weight: SR generator loss weights
             (report: 1, 1, 0.1, 250; tuned for VGG19 fed raw [0, 1] RGB as in the reference).
+        orientation_weight: weight of `losses.orientation.orientation_coherence_loss` in the SR
+            generator loss (report: 0).
         perceptual_weights: VGG19 weights for content/style: None (backbone resolution: user file,
             keras cache, logged offline substitute), a file path, or "random" (tests only).
         canny_sigma: Gaussian sigma of the Canny detector (2, the report's).
@@ -82,6 +84,8 @@ class EdgeInformedSR(GANSRModel):
             self.monitor = ("val_edge_f1", "max")
         else:
             self._track("sr_l1", "sr_adv", "sr_content", "sr_style", "sr_g_loss", "sr_d_loss")
+            if self.orientation_weight:
+                self._track("sr_orientation")
         self.build_for_training()
 
     def _optimizer_groups(self):
@@ -100,11 +104,13 @@ class EdgeInformedSR(GANSRModel):
         return self.stage != "edge" and super().needs_perceptual
 
     def load_init_weights(self, path):
-        """Start training from a weights file or run folder. A joint-stage model takes the edge
-        generator only (`load_edge_generator_weights`): its SR networks start fresh."""
-        if self.stage != "joint":
-            return super().load_init_weights(path)
-        return self.load_edge_generator_weights(path)
+        """Start training from a weights file or run folder. A joint-stage model given an edge-stage
+        run (or a file of one) takes its edge generator only (`load_edge_generator_weights`): the
+        SR networks of an edge run are untrained, so they start fresh. Anything else (a joint run,
+        shipped weights) is loaded whole."""
+        if self.stage == "joint" and _edge_stage_run(path):
+            return self.load_edge_generator_weights(path)
+        return super().load_init_weights(path)
 
     def load_edge_generator_weights(self, path):
         """Copy the edge generator of an EdgeInformedSR weights file or run folder (any stage)."""
@@ -175,11 +181,15 @@ class EdgeInformedSR(GANSRModel):
                 + self.content_weight * content
                 + self.style_weight * style
             )
+            orient = self.orientation_term(sr, hr)
+            if orient is not None:
+                g_loss += self.orientation_weight * orient
         self.apply_loss("sr_d", d_tape, d_loss, d_vars)
         self.apply_loss("sr_g", g_tape, g_loss, g_vars)
         return self._log(
             {"sr_l1": l1, "sr_adv": adv, "sr_content": content, "sr_style": style,
-             "sr_g_loss": g_loss, "sr_d_loss": d_loss}
+             "sr_g_loss": g_loss, "sr_d_loss": d_loss,
+             **({"sr_orientation": orient} if orient is not None else {})}
         )
 
     def test_step(self, data):
@@ -196,3 +206,18 @@ class EdgeInformedSR(GANSRModel):
             {"edge_l1": self.l1(fake, real), "edge_precision": precision,
              "edge_recall": recall, "edge_f1": f1}
         )
+
+
+def _edge_stage_run(path):
+    """Whether `path` (a run folder, its final weights or one of its checkpoints) is an edge-stage run."""
+    import json
+    from pathlib import Path
+
+    from ..training import CHECKPOINT_DIR, CONFIG_NAME
+
+    path = Path(path)
+    run = path if path.is_dir() else path.parent
+    if not path.is_dir() and run.name == CHECKPOINT_DIR:
+        run = run.parent
+    config = run / CONFIG_NAME
+    return config.is_file() and json.loads(config.read_text()).get("model_kwargs", {}).get("stage") == "edge"

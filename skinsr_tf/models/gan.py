@@ -6,7 +6,7 @@
   bottleneck of at least 3 px; `call` pads the LR batch, runs `_forward` and crops the result.
 - Losses: one discriminator pass on [real; fake] gives the discriminator and adversarial
   generator losses (`gan_loss` kind); VGG content and style terms (`perceptual_weights`), made by
-  `compile` only when their weights are non-zero; mean absolute error.
+  `compile` only when their weights are non-zero; the orientation-coherence term; mean absolute error.
 """
 
 import inspect
@@ -14,6 +14,7 @@ import inspect
 import tensorflow as tf
 
 from ..losses.adversarial import GAN_KINDS, discriminator_loss, generator_loss
+from ..losses.orientation import orientation_coherence_loss
 from ..losses.pixel import l1_loss
 from .common import TrainableSRModel, edgeconnect_lr_geometry, make_perceptual, pad_to_multiple
 
@@ -36,6 +37,7 @@ class GANSRModel(TrainableSRModel):
         "adv_weight": (1.0, float),
         "content_weight": (0.1, float),
         "style_weight": (250.0, float),
+        "orientation_weight": (0.0, float),
         "perceptual_weights": (None, _keep),
         "canny_sigma": (2.0, float),
     }
@@ -97,6 +99,10 @@ class GANSRModel(TrainableSRModel):
         if self._perceptual is None:
             return tf.constant(0.0), tf.constant(0.0)
         return self._perceptual(sr, hr)
+
+    def orientation_term(self, sr, hr):
+        """`losses.orientation.orientation_coherence_loss`, or None when `orientation_weight` is 0."""
+        return orientation_coherence_loss(sr, hr) if self.orientation_weight else None
 
     @staticmethod
     def l1(a, b):

@@ -1,5 +1,6 @@
 """The GAN base: options declared once (signature, attributes, config), shared losses."""
 import inspect
+import json
 
 import numpy as np
 import pytest
@@ -53,14 +54,23 @@ def test_perceptual_terms_only_when_weighted():
     assert [float(t) for t in sr.perceptual_terms(batch["hr"], batch["hr"])] == [0.0, 0.0]
 
 
-def test_joint_init_takes_the_edge_generator_only(tmp_path):
+def test_joint_init_from_an_edge_run_takes_the_edge_generator_only(tmp_path):
+    # examples/train.py --edge_weights: an edge-stage run's SR networks are untrained.
     edge = EdgeInformedSR(scale=4, preset="tiny", stage="edge", perceptual_weights="random")
-    path = tmp_path / "edge.weights.h5"
-    edge.save_weights(path)
+    (tmp_path / "config.json").write_text(json.dumps({"model": "edge_sisr", "model_kwargs": {"stage": "edge"}}))
+    edge.save_weights(tmp_path / "final.weights.h5")
     joint = EdgeInformedSR(scale=4, preset="tiny", stage="joint", residual=True, perceptual_weights="random")
     sr_before = [w.numpy() for w in joint.sr_generator.weights]
-    joint.load_init_weights(path)
+    joint.load_init_weights(tmp_path)
     for a, b in zip(edge.edge_generator.weights, joint.edge_generator.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     for a, b in zip(sr_before, joint.sr_generator.weights):  # residual's zeroed output conv kept
         np.testing.assert_array_equal(a, b.numpy())
+
+    # a file that is not an edge run's (here: no config.json) is loaded whole
+    other = EdgeInformedSR(scale=4, preset="tiny", stage="joint", perceptual_weights="random")
+    (tmp_path / "joint").mkdir()
+    other.save_weights(tmp_path / "joint" / "w.weights.h5")
+    joint.load_init_weights(tmp_path / "joint" / "w.weights.h5")
+    for a, b in zip(other.sr_generator.weights, joint.sr_generator.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
