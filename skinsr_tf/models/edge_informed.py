@@ -23,6 +23,7 @@ import keras
 import tensorflow as tf
 
 from ..data.edges import canny_tf, dilate_lr, nearest_upsample
+from ..data.resize import tf_imresize
 from ..networks.discriminator import build_patch_discriminator
 from ..networks.edgeconnect import build_edgeconnect_generator
 from ..networks.presets import get_preset
@@ -104,6 +105,7 @@ class EdgeInformedSR(TrainableSRModel):
         if stage == "edge":
             self._track("edge_g_adv", "edge_g_fm", "edge_g_loss", "edge_d_loss")
             self._track("edge_l1", "edge_precision", "edge_recall", "edge_f1")
+            self._track("baseline_precision", "baseline_recall", "baseline_f1")
             self.monitor = ("val_edge_f1", "max")
         else:
             self._track("sr_l1", "sr_adv", "sr_content", "sr_style", "sr_g_loss", "sr_d_loss")
@@ -168,6 +170,27 @@ class EdgeInformedSR(TrainableSRModel):
         padded, h, w = pad_to_multiple(lr, *edgeconnect_lr_geometry(self.scale))
         sr = self._super_resolve_with_edges(padded, self.predict_hr_edges(padded))
         return sr[:, : h * self.scale, : w * self.scale, :]
+
+    def _edges_call(self, lr):
+        """HR edge map of an LR batch of any size, as 3 equal channels (the tiling sums RGB)."""
+        lr = tf.cast(lr, tf.float32)
+        padded, h, w = pad_to_multiple(lr, *edgeconnect_lr_geometry(self.scale))
+        edges = self.predict_hr_edges(padded)[:, : h * self.scale, : w * self.scale, :]
+        return tf.tile(tf.cast(edges, tf.float32), [1, 1, 1, 3])
+
+    def predict_edges(self, image, tile_size=None, tile_overlap=None, batch_size=None):
+        """HR edge probability map (float32 (H*s, W*s) in [0, 1]) of an LR image of any size:
+        the edge generator's output (Canny of the nearest-enlarged LR for stage "sr"), tiled and
+        blended exactly as `super_resolve` (same arguments)."""
+        import numpy as np
+
+        lr = self._read(image).astype(np.float32) / 255.0
+        saved, self._predict_fn = self._predict_fn, tf.function(self._edges_call, reduce_retracing=True)
+        try:
+            out = self._sr_float(lr, tile_size, tile_overlap, batch_size)
+        finally:
+            self._predict_fn = saved
+        return np.clip(out[..., 0], 0.0, 1.0).astype(np.float32)
 
     # --- training -------------------------------------------------------------------------
     def _d_outputs(self, disc, real, fake, training=True):
@@ -237,12 +260,23 @@ class EdgeInformedSR(TrainableSRModel):
             return super().test_step(data)
         fake = self.predict_hr_edges(data["lr"], data.get("lr_edge"), training=False)
         real = data["hr_edge"]
-        pred = tf.cast(fake > 0.5, tf.float32)
-        tp = tf.reduce_sum(pred * real)
-        precision = tp / tf.maximum(tf.reduce_sum(pred), 1.0)
-        recall = tp / tf.maximum(tf.reduce_sum(real), 1.0)
-        f1 = 2 * precision * recall / tf.maximum(precision + recall, 1e-8)
+        precision, recall, f1 = edge_prf(fake, real)
+        # The baseline the edge generator must beat: Canny of the bicubic-enlarged LR.
+        baseline = canny_tf(tf_imresize(data["lr"], self.scale), sigma=self.canny_sigma)
+        b_precision, b_recall, b_f1 = edge_prf(baseline, real)
         return self._log(
             {"edge_l1": tf.reduce_mean(tf.abs(fake - real)), "edge_precision": precision,
-             "edge_recall": recall, "edge_f1": f1}
+             "edge_recall": recall, "edge_f1": f1, "baseline_precision": b_precision,
+             "baseline_recall": b_recall, "baseline_f1": b_f1}
         )
+
+
+def edge_prf(edges, reference):
+    """Batch precision, recall, F1 of ``edges > 0.5`` against the binary ``reference`` (TF ops;
+    the same definition as :func:`skinsr_tf.metrics.edge_scores`)."""
+    pred = tf.cast(edges > 0.5, tf.float32)
+    tp = tf.reduce_sum(pred * reference)
+    precision = tp / tf.maximum(tf.reduce_sum(pred), 1.0)
+    recall = tp / tf.maximum(tf.reduce_sum(reference), 1.0)
+    f1 = 2 * precision * recall / tf.maximum(precision + recall, 1e-8)
+    return precision, recall, f1
