@@ -31,6 +31,7 @@ from ..losses.adversarial import GAN_KINDS, discriminator_loss, feature_matching
 from .common import TrainableSRModel, edgeconnect_lr_geometry, make_perceptual, pad_to_multiple
 
 STAGES = ("edge", "sr", "joint")
+SR_INPUTS = ("dilated", "bicubic")
 
 
 @keras.saving.register_keras_serializable(package="skinsr_tf")
@@ -52,6 +53,10 @@ class EdgeInformedSR(TrainableSRModel):
         perceptual_weights: VGG19 weights for content/style: None (backbone resolution: user file,
             keras cache, logged offline substitute), a file path, or "random" (tests only).
         canny_sigma: Gaussian sigma of the Canny detector (2, the report's).
+        sr_input: the SR generator's RGB input: "dilated" (the report's: the LR zero-stuffed to
+            HR size, one pixel in s*s non-zero, a period-s pattern the generator has to undo) or
+            "bicubic" (the MATLAB-bicubic enlarged LR: nothing periodic goes in). Weights trained
+            with one do not fit the other.
     Optimiser (compile): Adam lr 1e-3, betas (0.9, 0.99) (the report); the reference code's
     lr 1e-4, betas (0, 0.9) via `compile(learning_rate=1e-4, beta_1=0.0, beta_2=0.9)`.
     """
@@ -76,6 +81,7 @@ class EdgeInformedSR(TrainableSRModel):
         style_weight=250.0,
         perceptual_weights=None,
         canny_sigma=2.0,
+        sr_input="dilated",
         **kwargs,
     ):
         super().__init__(scale=scale, preset=preset, **kwargs)
@@ -83,6 +89,9 @@ class EdgeInformedSR(TrainableSRModel):
             raise ValueError(f"EdgeInformedSR: stage must be one of {STAGES}, got {stage!r}")
         if gan_loss not in GAN_KINDS:
             raise ValueError(f"EdgeInformedSR: gan_loss must be one of {GAN_KINDS}, got {gan_loss!r}")
+        if sr_input not in SR_INPUTS:
+            raise ValueError(f"EdgeInformedSR: sr_input must be one of {SR_INPUTS}, got {sr_input!r}")
+        self.sr_input = sr_input
         self.stage = stage
         self.gan_loss = gan_loss
         self.edge_adv_weight = float(edge_adv_weight)
@@ -126,6 +135,7 @@ class EdgeInformedSR(TrainableSRModel):
             "style_weight": self.style_weight,
             "perceptual_weights": self.perceptual_weights,
             "canny_sigma": self.canny_sigma,
+            "sr_input": self.sr_input,
         }
 
     @property
@@ -161,8 +171,12 @@ class EdgeInformedSR(TrainableSRModel):
         x = tf.concat([nearest_upsample(lr, s), nearest_upsample(lr_edge, s)], axis=-1)
         return self.edge_generator(x, training=training)
 
+    def sr_rgb_input(self, lr):
+        """The SR generator's RGB input at HR size: zero-stuffed LR or bicubic-enlarged LR."""
+        return dilate_lr(lr, self.scale) if self.sr_input == "dilated" else tf_imresize(lr, self.scale)
+
     def _super_resolve_with_edges(self, lr, hr_edge, training=False):
-        x = tf.concat([dilate_lr(lr, self.scale), tf.cast(hr_edge, lr.dtype)], axis=-1)
+        x = tf.concat([self.sr_rgb_input(lr), tf.cast(hr_edge, lr.dtype)], axis=-1)
         return self.add_residual(self.sr_generator(x, training=training), lr)
 
     def call(self, lr, training=False):

@@ -100,7 +100,9 @@ class UNetSR(_PixelGradientSR):
     """Modified U-Net (Lu & Chen): LR in, HR out, early upsampling; pixel + gradient loss.
 
     Args: scale (2, 4, 8), preset ("full": 64 base channels), pixel_loss ("l1" | "mse"),
-    gradient_loss ("central" | "sobel" | None), lambda_pixel, lambda_gradient.
+    gradient_loss ("central" | "sobel" | None), lambda_pixel, lambda_gradient, upsample
+    ("transpose": conv-transpose 2x2 s2, Lu & Chen's and the shipped weights'; "resize": nearest x2
+    + conv 3x3, no checkerboard, see :mod:`skinsr_tf.networks.unet`).
     Optimiser (compile): Adam lr 1e-3, betas (0.9, 0.99).
     """
 
@@ -108,8 +110,15 @@ class UNetSR(_PixelGradientSR):
     family = "unet"
     input_multiple = unet_net.INPUT_MULTIPLE
 
+    def __init__(self, scale=4, preset="full", upsample="transpose", **kwargs):
+        self.upsample = upsample
+        super().__init__(scale=scale, preset=preset, **kwargs)
+
     def _build_network(self, preset_kwargs):
-        return unet_net.build_unet(self.scale, name="unet", **preset_kwargs)
+        return unet_net.build_unet(self.scale, name="unet", upsample=self.upsample, **preset_kwargs)
+
+    def get_config(self):
+        return {**super().get_config(), "upsample": self.upsample}
 
 
 @keras.saving.register_keras_serializable(package="skinsr_tf")

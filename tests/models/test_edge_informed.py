@@ -142,3 +142,19 @@ def test_edge_validation_logs_the_bicubic_canny_baseline():
     assert float(logs["baseline_precision"]) == pytest.approx(p, abs=0.05)
     assert float(logs["baseline_recall"]) == pytest.approx(r, abs=0.05)
     assert float(logs["baseline_f1"]) == pytest.approx(f1, abs=0.05) and f1 > 0.1
+
+
+def test_sr_input_option_bicubic_instead_of_zero_stuffed():
+    from skinsr_tf.data.resize import tf_imresize
+
+    lr = np.random.default_rng(0).random((1, 8, 8, 3)).astype(np.float32)
+    report = make("joint")
+    assert report.sr_input == "dilated"
+    dilated = report.sr_rgb_input(lr).numpy()
+    assert np.count_nonzero(dilated) <= dilated.size // 16  # one pixel in s*s carries the LR
+    model = make("joint", sr_input="bicubic")
+    np.testing.assert_allclose(model.sr_rgb_input(lr).numpy(), tf_imresize(lr, 4).numpy(), atol=1e-6)
+    assert model(lr).shape == (1, 32, 32, 3)
+    assert EdgeInformedSR.from_config(model.get_config()).sr_input == "bicubic"
+    with pytest.raises(ValueError, match="sr_input must be one of"):
+        make("joint", sr_input="nearest")
