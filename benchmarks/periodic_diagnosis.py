@@ -2,14 +2,16 @@
 
     python benchmarks/periodic_diagnosis.py --hr_dir=data/real/heldout/photos --crop=384
 
-1. Periodic-artefact score (:func:`skinsr_tf.metrics.periodic_artifact_score`, SR over HR) of
-   bicubic and the shipped models on central ``--crop`` px crops of the held-out photographs.
-2. Constant grey LR (0.5): a network that stamps no pattern returns a flat image; the "phase
-   amplitude" is the standard deviation (8-bit grey levels) of the s x s means of Y over the
-   positions modulo s, i.e. the period-s pattern alone. Also of each HR-size layer's activations
-   (relative to their standard deviation), to see where the pattern enters.
-3. The same networks untrained (random initialisation), and the transposed convolutions'
-   "checkerboard": how much a conv-transpose's kernel taps differ between the output phases.
+1. Periodic-artefact score (:func:`skinsr_tf.metrics.periodic_artifact_score`, SR over HR) on
+   central ``--crop`` px crops of the held-out photographs: bicubic; the shipped models; the
+   shipped U-Net with the taps of (some of) its conv-transpose 2x2 s2 layers averaged (each
+   becomes nearest x2 + 1x1 conv: no phase differences); the shipped edge-informed generator fed
+   the bicubic-enlarged LR instead of the zero-stuffed one; both architectures untrained; and the
+   periodic energy of the HR images themselves (synthetic skin vs photographs).
+2. Where the pattern enters: for each HR-size layer of the shipped networks, the share of its
+   activations' variance that repeats every s pixels (the "phase pattern": the means over the
+   positions modulo s), on one held-out photograph.
+3. Constant grey LR (0.5): the phase amplitude (std of the phase pattern of Y, grey levels).
 Prints Markdown tables.
 """
 
@@ -42,105 +44,124 @@ def _center(image, size):
 
 
 def _models(scale, trained=True):
+    """Shipped models, or the same architectures untrained with the report's plain output
+    (residual=False: random output conv, so the architecture's own pattern shows)."""
     from skinsr_tf import EdgeInformedSR, UNetSR
 
     if trained:
         return {"unet": UNetSR.from_pretrained(scale=scale), "edge_sisr": EdgeInformedSR.from_pretrained(scale=scale)}
-    return {"unet": UNetSR(scale=scale, preset="small", residual=True),
-            "edge_sisr": EdgeInformedSR(scale=scale, preset="small", residual=True)}
+    import keras
+
+    keras.utils.set_random_seed(0)
+    return {"unet": UNetSR(scale=scale, preset="small"), "edge_sisr": EdgeInformedSR(scale=scale, preset="small")}
+
+
+def _mean_score(fn, lrs, hrs, s):
+    vals = [metrics.periodic_artifact_score(fn(lr), hr, s) for lr, hr in zip(lrs, hrs)]
+    return f"{np.mean(vals):.2f} ({min(vals):.2f}-{max(vals):.2f})"
+
+
+def _averaged_transpose_taps(model, prefixes):
+    """Copy of the U-Net weights with each named conv-transpose 2x2 s2 made phase-free: every
+    tap set to the mean of the 4 (nearest x2 then a 1x1 conv). Returns a restore function."""
+    import keras
+
+    saved = []
+    for layer in model.network.layers:
+        if isinstance(layer, keras.layers.Conv2DTranspose) and layer.name.startswith(prefixes):
+            k = np.asarray(layer.kernel)
+            saved.append((layer, k))
+            layer.kernel.assign(np.broadcast_to(k.mean(axis=(0, 1), keepdims=True), k.shape))
+    return lambda: [layer.kernel.assign(k) for layer, k in saved]
 
 
 def score_table(paths, scales):
-    print("| method | " + " | ".join(f"x{s}" for s in scales) + " |\n|---|" + "---:|" * len(scales))
+    """Scores of bicubic, the shipped models, the untrained architectures and the cheap surgery."""
+    from skinsr_tf.data.synthetic import HELDOUT_SEED, generate_skin_image
+
     rows = {}
     for s in scales:
         hrs = [mod_crop(_center(read_image(p), FLAGS.crop), s) for p in paths]
         lrs = [imresize(hr, 1 / s) for hr in hrs]
-        methods = {"bicubic": lambda lr, s=s: imresize(lr, s)}
-        for kind, trained in (("", True), (" (untrained)", False)):
-            for name, model in _models(s, trained).items():
-                methods[name + kind] = model.super_resolve
-        for name, fn in methods.items():
-            vals = [metrics.periodic_artifact_score(fn(lr), hr, s) for lr, hr in zip(lrs, hrs)]
-            rows.setdefault(name, []).append(f"{np.mean(vals):.2f} ({min(vals):.2f}-{max(vals):.2f})")
+        add = lambda name, fn: rows.setdefault(name, {}).__setitem__(s, _mean_score(fn, lrs, hrs, s))  # noqa: E731
+        add("bicubic", lambda lr: imresize(lr, s))
+        for name, model in _models(s, trained=True).items():
+            add(name, model.super_resolve)
+        unet, edge = _models(s, trained=True).values()
+        for prefixes, label in ((("early_up",), "early_up*"), (("hr",), "hr*_up"), (("dec",), "dec*_up"),
+                                (("early_up", "hr", "dec"), "all")):
+            restore = _averaged_transpose_taps(unet, prefixes)
+            unet._predict_fn = None
+            add(f"unet, phase-free taps in {label}", unet.super_resolve)
+            psnr = np.mean([metrics.psnr_y(unet.super_resolve(lr), hr, s) for lr, hr in zip(lrs, hrs)])
+            rows[f"unet, phase-free taps in {label}"][s] += f", PSNR-Y {psnr:.2f}"
+            restore()
+            unet._predict_fn = None
+        rows["unet"][s] += f", PSNR-Y {np.mean([metrics.psnr_y(unet.super_resolve(lr), hr, s) for lr, hr in zip(lrs, hrs)]):.2f}"
+        edge.sr_input = "bicubic"  # the trained generator fed a bicubic image it never saw
+        edge._predict_fn = None
+        add("edge_sisr fed bicubic instead of zero-stuffed (no retraining)", edge.super_resolve)
+        for name, model in _models(s, trained=False).items():
+            add(f"{name}, untrained (random init, plain output)", model.super_resolve)
+        skin = [mod_crop(generate_skin_image(FLAGS.crop, FLAGS.crop, seed=HELDOUT_SEED + i), s) for i in range(4)]
+        energy = [metrics.periodic_energy(h, s, s) for h in skin]
+        photo = [metrics.periodic_energy(h, s, s) for h in hrs]
+        rows.setdefault("HR periodic energy itself: synthetic skin / photographs", {})[s] = \
+            f"{np.mean(energy):.2f} / {np.mean(photo):.2f}"
+    print("| method | " + " | ".join(f"x{s}" for s in scales) + " |\n|---|" + "---:|" * len(scales))
     for name, vals in rows.items():
-        print(f"| {name} | " + " | ".join(vals) + " |")
+        print(f"| {name} | " + " | ".join(vals.get(s, "") for s in scales) + " |")
     print()
 
 
-def _hr_layers(network, out_hw):
-    """keras sub-model returning every layer output whose spatial size is the HR size."""
-    import keras
+def locked_fraction(a, s):
+    """Share of a map's variance that repeats every s pixels (mean over channels)."""
+    out = []
+    for c in range(a.shape[-1]):
+        x = a[..., c]
+        if x.std() > 1e-6:
+            out.append(phase_amplitude(x, s) ** 2 / x.var())
+    return float(np.mean(out)) if out else 0.0
 
-    outs = [l.output for l in network.layers
-            if hasattr(l, "output") and len(l.output.shape) == 4 and l.name != network.layers[0].name]
-    return keras.Model(network.inputs, outs), [o.name.split("/")[0] for o in outs]
+
+def layer_table(paths, scales):
+    """Period-locked share of each HR-size activation's variance, shipped models, one photograph."""
+    import keras
+    import tensorflow as tf
+
+    hr = _center(read_image(paths[0]), 256)
+    print(f"({Path(paths[0]).name}, central 256 px; a natural image has about (s*s) / pixels, i.e. ~0)\n")
+    print("| model | x | layer: period-locked share of variance |\n|---|---:|---|")
+    for s in scales:
+        lr = imresize(mod_crop(hr, s), 1 / s)[None].astype(np.float32) / 255
+        unet, edge = _models(s, trained=True).values()
+        for name, net, x in (
+            ("unet", unet.network, lr),
+            ("edge_sisr (SR generator)", edge.sr_generator,
+             tf.concat([edge.sr_rgb_input(tf.constant(lr)), edge.predict_hr_edges(tf.constant(lr))], -1).numpy()),
+        ):
+            layers = [l for l in net.layers if not isinstance(l, keras.layers.InputLayer)]
+            sub = keras.Model(net.inputs, [l.output for l in layers])
+            parts = [f"input {locked_fraction(x[0], s):.2f}"]
+            for layer, act in zip(layers, sub(x)):
+                a = np.asarray(act)[0]
+                period = s * a.shape[0] // (lr.shape[1] * s)
+                if period >= 2 and a.shape[0] >= 16 and not layer.name.endswith(("_pad", "_concat", "_in")):
+                    parts.append(f"{layer.name} {locked_fraction(a[4:-4, 4:-4], period):.2f}")
+            print(f"| {name} | {s} | " + ", ".join(parts) + " |")
+    print()
 
 
 def constant_input_table(scales):
-    import tensorflow as tf
-
-    from skinsr_tf.data.edges import dilate_lr
-
-    print("| model | x | output phase amp. (grey levels), trained / untrained | first HR-size layers with relative phase amp. > 0.3 (trained) |")
-    print("|---|---:|---|---|")
+    print("| model | x | output phase amplitude (grey levels): shipped / untrained |\n|---|---:|---|")
     lr = np.full((1, 32, 32, 3), 0.5, np.float32)
     for s in scales:
         for name in ("unet", "edge_sisr"):
-            amps, firsts = [], ""
+            amps = []
             for trained in (True, False):
-                model = _models(s, trained)[name]
-                out = np.asarray(model(lr))[0]
-                y = metrics.rgb_to_y(out)[s * 2:-s * 2, s * 2:-s * 2]
-                amps.append(phase_amplitude(y, s))
-                if not trained:
-                    continue
-                net = model.network if name == "unet" else model.sr_generator
-                x = lr if name == "unet" else tf.concat(
-                    [dilate_lr(lr, s), model.predict_hr_edges(tf.constant(lr))], axis=-1).numpy()
-                if name == "edge_sisr":
-                    amps.append(phase_amplitude(x[0, 8:-8, 8:-8, 0] * 219, s))  # the dilated input itself
-                sub, names = _hr_layers(net, (32 * s, 32 * s))
-                found = []
-                for lname, act in zip(names, sub(x)):
-                    a = np.asarray(act)[0]
-                    if a.shape[0] < 16:
-                        continue
-                    period = s * a.shape[0] // (32 * s)
-                    if period < 2:
-                        continue
-                    b = max(2, a.shape[0] // 16)
-                    a = a[b:-b, b:-b]
-                    rel = np.mean([phase_amplitude(a[..., c], period) / (a[..., c].std() + 1e-8)
-                                   for c in range(a.shape[-1]) if a[..., c].std() > 1e-6] or [0])
-                    if rel > 0.3:
-                        found.append(f"{lname} ({a.shape[0]} px, {rel:.2f})")
-                firsts = ", ".join(found[:4])
-            label = " / ".join(f"{v:.2f}" for v in amps[:1] + amps[-1:])
-            if name == "edge_sisr":
-                label += f"; zero-stuffed input itself {amps[1]:.1f}"
-            print(f"| {name} | {s} | {label} | {firsts} |")
-    print()
-
-
-def checkerboard_table(scales):
-    import keras
-
-    print("| model | x | layer | kernel | tap spread (std over output phases / mean abs tap) |")
-    print("|---|---:|---|---|---:|")
-    for s in scales:
-        for name, model in _models(s).items():
-            net = model.network if name == "unet" else model.sr_generator
-            for layer in net.layers:
-                if isinstance(layer, keras.layers.Conv2DTranspose):
-                    k = np.asarray(layer.kernel)  # (kh, kw, out, in)
-                    st = layer.strides[0]
-                    kh = k.shape[0]
-                    # taps that feed each output phase (kh/st taps per axis per phase)
-                    phases = [k[i::st, j::st].reshape(-1) for i in range(st) for j in range(st)]
-                    sums = np.array([np.sum(np.abs(p)) for p in phases])
-                    spread = sums.std() / (sums.mean() + 1e-12)
-                    print(f"| {name} | {s} | {layer.name} | {kh}x{kh} s{st} | {spread:.3f} |")
+                out = np.asarray(_models(s, trained)[name](lr))[0]
+                amps.append(phase_amplitude(metrics.rgb_to_y(out)[2 * s:-2 * s, 2 * s:-2 * s], s))
+            print(f"| {name} | {s} | {amps[0]:.2f} / {amps[1]:.2f} |")
     print()
 
 
@@ -152,10 +173,10 @@ def main(argv):
         raise SystemExit(f"periodic_diagnosis: no PNG photographs in {FLAGS.hr_dir}")
     print(f"## Periodic-artefact score, SR / HR, mean (min-max) over {len(paths)} central {FLAGS.crop}-px crops\n")
     score_table(paths, scales)
+    print("## Period-locked share of the activations\n")
+    layer_table(paths, scales)
     print("## Constant grey LR input\n")
     constant_input_table(scales)
-    print("## Transposed convolutions (shipped weights)\n")
-    checkerboard_table(scales)
 
 
 if __name__ == "__main__":
