@@ -23,54 +23,68 @@ import time
 from absl import app, flags
 
 FLAGS = flags.FLAGS
-flags.DEFINE_list("models", ["bicubic", "edge_sisr"], "models (edge_sisr, spsr, unet, unetpp, bicubic)")
-flags.DEFINE_list("presets", ["tiny"], "presets (tiny, small, full); ignored for bicubic")
-flags.DEFINE_list("modes", ["whole", "tiled", "big"], "whole, tiled, big (1024^2 LR -> 4096^2 at x4)")
-flags.DEFINE_integer("scale", 4, "upscaling factor")
-flags.DEFINE_integer("lr_size", 128, "LR side (pixels) for whole and tiled modes")
-flags.DEFINE_integer("tile", 64, "LR tile side for tiled mode")
-flags.DEFINE_integer("batch_size", None, "tiles per forward pass (default: the model's default_tile_batch)")
-flags.DEFINE_integer("repeats", 3, "timed runs after one warm-up (big mode: 1 run)")
-flags.DEFINE_string("json_out", None, "also write the results as JSON here")
-flags.DEFINE_string("worker", None, "internal: run one configuration model:preset:mode and print JSON")
+
+
+def define_flags():
+    """The command-line flags, defined only when run as a script (see train_speed.define_flags)."""
+    flags.DEFINE_list("models", ["bicubic", "edge_sisr"], "models (edge_sisr, spsr, unet, unetpp, bicubic)")
+    flags.DEFINE_list("presets", ["tiny"], "presets (tiny, small, full); ignored for bicubic")
+    flags.DEFINE_list("modes", ["whole", "tiled", "big"], "whole, tiled, big (1024^2 LR -> 4096^2 at x4)")
+    flags.DEFINE_integer("scale", 4, "upscaling factor")
+    flags.DEFINE_integer("lr_size", 128, "LR side (pixels) for whole and tiled modes")
+    flags.DEFINE_integer("tile", 64, "LR tile side for tiled mode")
+    flags.DEFINE_integer("batch_size", None, "tiles per forward pass (default: the model's default_tile_batch)")
+    flags.DEFINE_integer("repeats", 3, "timed runs after one warm-up (big mode: 1 run)")
+    flags.DEFINE_string("json_out", None, "also write the results as JSON here")
+    flags.DEFINE_string("worker", None, "internal: run one configuration model:preset:mode and print JSON")
 
 
 def _rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
 
 
-def run_worker(spec):
-    model_name, preset, mode = spec.split(":")
+def measure(model_name, preset, mode, scale=4, lr_size=128, tile=64, batch_size=None, repeats=3, big_side=1024):
+    """Time `super_resolve` for one configuration in this process; returns the result row (dict).
+
+    Modes as in the module docstring; `big_side` is the LR side of mode "big" (1024: the 4096^2
+    output check). The model is built under the current global dtype policy.
+    """
     import numpy as np
 
     from skinsr_tf.models.registry import get_model_class
 
     cls = get_model_class(model_name)
-    model = cls(scale=FLAGS.scale) if model_name == "bicubic" else cls(scale=FLAGS.scale, preset=preset)
+    model = cls(scale=scale) if model_name == "bicubic" else cls(scale=scale, preset=preset)
     model.build_for_inference()
     base_mb = _rss_mb()
     rng = np.random.default_rng(0)
     if mode == "big":
-        side, tile, repeats = 1024, None, 1
+        side, tile, repeats = big_side, None, 1
         model.super_resolve(rng.integers(0, 256, (96, 96, 3), dtype=np.uint8))  # load kernels, not the peak
     else:
-        side, repeats = FLAGS.lr_size, FLAGS.repeats
-        tile = 0 if mode == "whole" else FLAGS.tile
+        side = lr_size
+        tile = 0 if mode == "whole" else tile
     lr = rng.integers(0, 256, (side, side, 3), dtype=np.uint8)
     if mode != "big":
-        model.super_resolve(lr, tile_size=tile, batch_size=FLAGS.batch_size)  # warm-up + tracing
+        model.super_resolve(lr, tile_size=tile, batch_size=batch_size)  # warm-up + tracing
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        out = model.super_resolve(lr, tile_size=tile, batch_size=FLAGS.batch_size)
+        out = model.super_resolve(lr, tile_size=tile, batch_size=batch_size)
         times.append(time.perf_counter() - t0)
     peak_mb = _rss_mb()
     sec = min(times)
-    result = {"model": model_name, "preset": "-" if model_name == "bicubic" else preset, "mode": mode,
-              "lr": f"{side}x{side}", "out": f"{out.shape[1]}x{out.shape[0]}",
-              "tile": "auto" if tile is None else tile, "seconds": round(sec, 3),
-              "mpix_per_s": round(out.shape[0] * out.shape[1] / sec / 1e6, 3),
-              "peak_delta_mb": round(peak_mb - base_mb, 1), "peak_total_mb": round(peak_mb, 1)}
+    return {"model": model_name, "preset": "-" if model_name == "bicubic" else preset, "mode": mode,
+            "lr": f"{side}x{side}", "out": f"{out.shape[1]}x{out.shape[0]}",
+            "tile": "auto" if tile is None else tile, "seconds": round(sec, 3),
+            "mpix_per_s": round(out.shape[0] * out.shape[1] / sec / 1e6, 3),
+            "peak_delta_mb": round(peak_mb - base_mb, 1), "peak_total_mb": round(peak_mb, 1)}
+
+
+def run_worker(spec):
+    model_name, preset, mode = spec.split(":")
+    result = measure(model_name, preset, mode, scale=FLAGS.scale, lr_size=FLAGS.lr_size, tile=FLAGS.tile,
+                     batch_size=FLAGS.batch_size, repeats=FLAGS.repeats)
     print("RESULT " + json.dumps(result), flush=True)
 
 
@@ -121,4 +135,5 @@ def _row(r):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

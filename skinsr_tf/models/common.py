@@ -8,11 +8,17 @@ trackers (`keras.metrics.Mean`, reset every epoch by Keras) and a `test_step` re
 and L1 of the SR image.
 """
 
+import re
+import warnings
+
 import keras
 import tensorflow as tf
 
 from ..metrics import Y_WEIGHTS
 from .base import SRModel
+
+# How TensorFlow reports a graph XLA cannot compile (an op without an XLA kernel, tf2xla failure).
+XLA_FAILURE = re.compile(r"XLA|tf2xla")
 
 
 def psnr_y_tf(sr, hr, crop_border=0, max_psnr=100.0):
@@ -151,7 +157,8 @@ class TrainableSRModel(SRModel):
 
         Call inside `strategy.scope()` when distributing. `optimizers` may map group names to
         ready optimiser instances (tests use SGD). `jit_compile` defaults to False (XLA is slower
-        on CPU and fails under MirroredStrategy); other kwargs go to `keras.Model.compile`.
+        on CPU and fails under MirroredStrategy); a step XLA cannot compile falls back to plain
+        graphs with a warning. Other kwargs go to `keras.Model.compile`.
         """
         lr = self.default_learning_rate if learning_rate is None else float(learning_rate)
         b1 = self.default_betas[0] if beta_1 is None else float(beta_1)
@@ -169,6 +176,51 @@ class TrainableSRModel(SRModel):
             self.optimizers[name] = opt
         kwargs.setdefault("jit_compile", False)
         super().compile(optimizer=next(iter(self.optimizers.values())), **kwargs)
+
+    # --- XLA fallback ---------------------------------------------------------------------
+    def make_train_function(self, force=False):
+        return self._xla_fallback("train", super().make_train_function, force)
+
+    def make_test_function(self, force=False):
+        return self._xla_fallback("test", super().make_test_function, force)
+
+    def make_predict_function(self, force=False):
+        return self._xla_fallback("predict", super().make_predict_function, force)
+
+    def _xla_fallback(self, kind, make, force):
+        """Keras' `kind` function; with jit_compile, one that falls back to plain graphs (with a
+        warning) when XLA cannot compile the step on this device, instead of failing the run.
+
+        TensorFlow compiles before the call's graph runs, so the failed call has not taken its
+        batch from the iterator: rerun without XLA, it loses no batch and misaligns no prediction.
+        """
+        make(force)  # Keras sets self.<kind>_function
+        attribute = f"{kind}_function"
+        function = getattr(self, attribute)
+        if not self.jit_compile or getattr(function, "xla_fallback", False):
+            return function
+
+        def run(*args, **kwargs):
+            try:
+                return function(*args, **kwargs)
+            except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError, tf.errors.InternalError) as e:
+                if not self.jit_compile or not XLA_FAILURE.search(str(e)):
+                    raise
+                reason = next((ln.strip() for ln in str(e).splitlines() if XLA_FAILURE.search(ln)), "")
+                warnings.warn(
+                    f"{type(self).__name__}: XLA cannot compile the {kind} step on this device "
+                    f"({reason[:300]}); falling back to jit_compile=False.",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+                self.jit_compile = False
+                self.train_function = self.test_function = self.predict_function = None
+                make(True)
+                return getattr(self, attribute)(*args, **kwargs)
+
+        run.xla_fallback = True
+        setattr(self, attribute, run)
+        return run
 
     def get_compile_config(self):
         return dict(getattr(self, "_compile_args", {})) or None

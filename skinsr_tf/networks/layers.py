@@ -63,10 +63,16 @@ def instance_norm(name=None):
 
 
 def spectral_norm(layer, enabled=True, name=None):
-    """Wrap ``layer`` in ``keras.layers.SpectralNormalization`` (1 power iteration) if enabled."""
+    """Wrap ``layer`` in ``keras.layers.SpectralNormalization`` (1 power iteration) if enabled.
+
+    ``autocast=False``: under mixed precision the power iteration and the normalised kernel it
+    writes back stay float32 (autocast would round the float32 master kernel to float16 at every
+    training call, and the float16 norms can overflow to NaN); the wrapped convolution still
+    computes in float16.
+    """
     if not enabled:
         return layer
-    return layers.SpectralNormalization(layer, power_iterations=1, name=name)
+    return layers.SpectralNormalization(layer, power_iterations=1, name=name, autocast=False)
 
 
 def conv(

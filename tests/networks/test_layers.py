@@ -82,3 +82,28 @@ def test_residual_block_shape_and_identity_path():
 def test_scaled_tanh_range():
     y = np.asarray(ScaledTanh()(np.array([-50.0, 0.0, 50.0], "float32")))
     np.testing.assert_allclose(y, [0.0, 0.5, 1.0], atol=1e-6)
+
+
+def test_spectral_norm_stays_float32_under_mixed_precision():
+    """The power iteration and the kernel it writes back keep float32 under mixed_float16:
+    autocast used to round the master kernel to float16 at every training call, and a kernel
+    whose float16 norm underflows turned into NaN (Keras' 1/epsilon bound overflows float16)."""
+    from skinsr_tf.networks.discriminator import build_patch_discriminator
+
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        keras.utils.set_random_seed(0)
+        disc = build_patch_discriminator(3, base_channels=8)
+        x = np.random.default_rng(0).random((2, 32, 32, 3), dtype=np.float32)
+        disc(x, training=True)
+        kernel = disc.get_layer("conv2").kernel.numpy()
+        assert not np.array_equal(kernel, kernel.astype(np.float16).astype(np.float32))
+        small = disc.get_layer("conv3")
+        small.kernel.assign(small.kernel * 1e-4)
+        outputs = disc(x, training=True)
+        assert outputs[0].dtype == "float16" and outputs[-1].dtype == "float32"
+        assert all(np.all(np.isfinite(o.numpy())) for o in outputs)
+        assert np.all(np.isfinite(small.kernel.numpy()))
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
