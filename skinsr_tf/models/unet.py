@@ -126,21 +126,24 @@ class UNetPlusPlusSR(_PixelGradientSR):
     """U-Net++ (nested dense skips, half the U-Net's channels); optional deep supervision.
 
     With `deep_supervision` the loss is averaged over the four nested outputs; inference uses
-    the deepest. Other args as `UNetSR`.
+    the deepest. Other args (`upsample` too) as `UNetSR`.
     """
 
     model_name = "unetpp"
     family = "unetpp"
     input_multiple = unetpp_net.INPUT_MULTIPLE
 
-    def __init__(self, scale=4, preset="full", deep_supervision=False, **kwargs):
+    def __init__(self, scale=4, preset="full", deep_supervision=False, upsample="transpose", **kwargs):
         self.deep_supervision = bool(deep_supervision)
+        self.upsample = upsample
         super().__init__(scale=scale, preset=preset, **kwargs)
 
     def _build_network(self, preset_kwargs):
         return unetpp_net.build_unetpp(
-            self.scale, deep_supervision=self.deep_supervision, name="unetpp", **preset_kwargs
+            self.scale, deep_supervision=self.deep_supervision, name="unetpp",
+            upsample=self.upsample, **preset_kwargs
         )
 
     def get_config(self):
-        return {**super().get_config(), "deep_supervision": self.deep_supervision}
+        return {**super().get_config(), "deep_supervision": self.deep_supervision,
+                "upsample": self.upsample}

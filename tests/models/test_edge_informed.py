@@ -158,3 +158,23 @@ def test_sr_input_option_bicubic_instead_of_zero_stuffed():
     assert EdgeInformedSR.from_config(model.get_config()).sr_input == "bicubic"
     with pytest.raises(ValueError, match="sr_input must be one of"):
         make("joint", sr_input="nearest")
+
+
+def test_edge_input_option_feeds_the_baseline_edges():
+    from skinsr_tf.data.edges import canny_tf, nearest_upsample
+    from skinsr_tf.data.resize import tf_imresize
+
+    lr = patch_batch(4, hr_size=64, n=1)["lr"]
+    report = make("edge")
+    assert report.edge_input == "nearest"
+    x = report.edge_generator_input(lr).numpy()
+    np.testing.assert_array_equal(x[..., :3], nearest_upsample(lr, 4).numpy())
+    model = make("edge", edge_input="bicubic")
+    x = model.edge_generator_input(lr).numpy()
+    big = np.clip(tf_imresize(lr, 4).numpy(), 0, 1)
+    np.testing.assert_allclose(x[..., :3], big, atol=1e-6)
+    np.testing.assert_array_equal(x[..., 3:], canny_tf(big).numpy())  # the baseline edge map
+    assert model.predict_edges((lr[0] * 255).astype(np.uint8)).shape == (64, 64)
+    assert EdgeInformedSR.from_config(model.get_config()).edge_input == "bicubic"
+    with pytest.raises(ValueError, match="edge_input must be one of"):
+        make("edge", edge_input="dilated")
