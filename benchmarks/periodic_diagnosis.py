@@ -25,9 +25,13 @@ from skinsr_tf.data.io import read_image
 from skinsr_tf.data.resize import imresize, mod_crop
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("hr_dir", "data/real/heldout/photos", "Held-out photographs.")
-flags.DEFINE_integer("crop", 384, "Central crop of each photograph (px).")
-flags.DEFINE_list("scale", ["4", "8"], "Scales.")
+
+
+def define_flags():
+    """The command-line flags (defined only when run as a script, so importing defines none)."""
+    flags.DEFINE_string("hr_dir", "data/real/heldout/photos", "Held-out photographs.")
+    flags.DEFINE_integer("crop", 384, "Central crop of each photograph (px).")
+    flags.DEFINE_list("scale", ["4", "8"], "Scales.")
 
 
 def phase_amplitude(y, s):
@@ -180,4 +184,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

