@@ -178,3 +178,20 @@ def test_edge_input_option_feeds_the_baseline_edges():
     assert EdgeInformedSR.from_config(model.get_config()).edge_input == "bicubic"
     with pytest.raises(ValueError, match="edge_input must be one of"):
         make("edge", edge_input="dilated")
+
+
+def test_weighted_bce_matches_keras_and_weights_edges():
+    from skinsr_tf.models.edge_informed import weighted_bce
+
+    rng = np.random.default_rng(0)
+    target = (rng.random((2, 8, 8, 1)) < 0.1).astype(np.float32)
+    prob = rng.random((2, 8, 8, 1)).astype(np.float32)
+    plain = float(tf.reduce_mean(keras.losses.binary_crossentropy(target, prob, axis=-1)))
+    assert float(weighted_bce(target, prob)) == pytest.approx(plain, rel=1e-4)
+    empty = np.full_like(prob, 0.01)  # "no edge anywhere": cheap for plain BCE, not when weighted
+    assert float(weighted_bce(target, empty, 30.0)) > 10 * float(weighted_bce(target, empty))
+    model = make("edge", edge_bce_weight=10.0, edge_bce_pos_weight=30.0)
+    model.compile()
+    logs = model.train_step(patch_batch(4, edges=True))
+    assert np.isfinite(float(logs["edge_g_loss"]))
+    assert EdgeInformedSR.from_config(model.get_config()).edge_bce_pos_weight == 30.0
