@@ -51,7 +51,7 @@ def main(argv):
     from skinsr_tf.data.resize import imresize, mod_crop
 
     scales = [int(s) for s in FLAGS.scale]
-    fig, axes = plt.subplots(len(scales), 4, figsize=(13, 3.4 * len(scales)), squeeze=False)
+    fig, axes = plt.subplots(len(scales), 4, figsize=(13, 3.4 * len(scales) + 0.4), squeeze=False)
     for row, s in zip(axes, scales):
         hr = mod_crop(_hr(), s)
         lr = imresize(hr, 1 / s)
