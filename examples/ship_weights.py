@@ -1,4 +1,6 @@
-"""Turn a training run into shipped weights: `skinsr_tf/weights/{model}_x{scale}.json` + `.weights.npz`.
+"""Turn a training run into shipped weights: `skinsr_tf/weights/{model}_x{scale}.json` + `.weights.npz`
+(`{model}_x{scale}_{preset}` for a run trained on a `--degradation` other than bicubic, which
+`from_pretrained(scale, degradation=preset)` loads).
 
     python examples/ship_weights.py --run=runs/unet_x4 --trained_on="..." --command="python examples/train.py ..."
 
@@ -20,14 +22,17 @@ flags.DEFINE_string("command", "", "The exact training command(s) (goes into the
 def main(argv):
     del argv
     from skinsr_tf.models.base import save_weights_compact
-    from skinsr_tf.models.registry import load_model
+    from skinsr_tf.models.registry import load_model, resolve_weights
 
     run = Path(FLAGS.run)
     config = json.loads((run / "config.json").read_text())
     model = load_model(run)
     kwargs = model.get_config_kwargs()
     kwargs.pop("perceptual_weights", None)  # a training-time path; inference never needs it
+    degradation = config.get("degradation") or {"preset": "bicubic"}
     stem = f"{model.model_name}_x{model.scale}"
+    if degradation["preset"] != "bicubic":
+        stem += f"_{degradation['preset']}"
     out = Path(FLAGS.out_dir)
     npz = save_weights_compact(model, out / f"{stem}.weights.npz")
     meta = {
@@ -37,6 +42,8 @@ def main(argv):
         "trained_on": FLAGS.trained_on,
         "command": FLAGS.command,
         "training": {k: config.get(k) for k in ("steps", "batch_size", "crop", "compile", "data_dir")},
+        "weights_file": resolve_weights(run).name,  # a checkpoint name when the run was stopped early
+        "degradation": degradation,
         "not_clinically_validated": True,
     }
     (out / f"{stem}.json").write_text(json.dumps(meta, indent=2) + "\n")

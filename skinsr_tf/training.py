@@ -311,6 +311,7 @@ def train(
     jit_compile=False,
     extra_config=None,
     verbose=1,
+    degradation="bicubic",
 ):
     """Train registry model `model_name` for exactly `steps` steps; return the trained model.
 
@@ -322,11 +323,14 @@ def train(
     the newest checkpoint (same step count, optimiser state and learning rate); without it, a
     folder that already holds checkpoints is refused. `init_weights`: a weights file loaded
     before training (model-specific, e.g. `EdgeInformedSR.load_edge_generator_weights`).
-    `batch_size` is the global batch (split across replicas).
+    `batch_size` is the global batch (split across replicas). `degradation`: how LR is made from
+    HR ("bicubic", "realistic", "phone" or a `data.degrade.DegradationConfig`), recorded in
+    config.json with all its ranges.
     """
     import tensorflow as tf
 
     from .data.dataset import make_dataset
+    from .data.degrade import describe as describe_degradation
     from .models.registry import get_model_class
 
     output_dir = Path(output_dir)
@@ -357,7 +361,7 @@ def train(
 
     def data(split, **kw):
         ds = make_dataset(source, split=split, scale=scale, crop=crop, batch_size=batch_size,
-                          edges=cls.needs_edges, **kw)
+                          edges=cls.needs_edges, degradation=degradation, **kw)
         options = tf.data.Options()
         options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
         return ds.with_options(options)
@@ -419,6 +423,7 @@ def train(
         "mixed_precision": mixed_precision,
         "seed": seed,
         "init_weights": str(init_weights) if init_weights else None,
+        "degradation": describe_degradation(degradation),
         **(extra_config or {}),
     }
     if chief:

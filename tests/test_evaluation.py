@@ -179,3 +179,28 @@ def test_periodic_and_edge_columns(hr_dir, tmp_path):
     assert evaluation._edge_predictor(lambda lr: lr) is None
     edges = np.zeros(hr.shape[:2], np.float32)
     assert evaluation.score(bicubic, hr, 4, edges=edges)["edge_recall"] == 0.0
+
+
+def test_realistic_degradation_writes_fixed_lrs_that_lr_dir_reuses(hr_dir, tmp_path):
+    paths, _ = evaluation.resolve_images(hr_dir=hr_dir)
+    first = evaluation.evaluate(paths[:2], scales=[4], methods=["bicubic"], output_dir=tmp_path / "a",
+                                figures=0, degradation="realistic", seed=3, print_tables=False)
+    lr_dir = tmp_path / "a" / "lr_realistic_seed3_x4"
+    lrs = sorted(lr_dir.glob("*.png"))
+    assert [p.stem for p in lrs] == ["img0", "img1"]
+    hr = mod_crop(io.read_image(paths[0]), 4)
+    lr = io.read_image(lrs[0])
+    assert lr.shape == (hr.shape[0] // 4, hr.shape[1] // 4, 3)
+    assert not np.array_equal(lr, imresize(hr, 0.25))  # not the bicubic LR
+    assert np.array_equal(lr, evaluation.make_lr(hr, 4, "realistic", (3, 0)))  # fixed by the seed
+    assert first["meta"]["degradation"] == "realistic" and first["meta"]["seed"] == 3
+
+    again = evaluation.evaluate(paths[:2], scales=[4], methods=["bicubic"], output_dir=tmp_path / "b",
+                                figures=0, lr_dir=lr_dir, print_tables=False)
+    assert again["x4"]["bicubic"]["psnr_y"] == pytest.approx(first["x4"]["bicubic"]["psnr_y"], abs=1e-9)
+    clean = evaluation.evaluate(paths[:2], scales=[4], methods=["bicubic"], output_dir=tmp_path / "c",
+                                figures=0, print_tables=False)
+    assert clean["x4"]["bicubic"]["psnr_y"] > first["x4"]["bicubic"]["psnr_y"] + 1.0
+    with pytest.raises(ValueError, match=r"16x16, expected 32x33"):  # x4 LR offered at x2
+        evaluation.evaluate(paths[:1], scales=[2], methods=["bicubic"], output_dir=tmp_path / "d",
+                            figures=0, lr_dir=lr_dir, print_tables=False)

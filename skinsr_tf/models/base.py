@@ -219,9 +219,13 @@ class SRModel(keras.Model):
 
     # ------------------------------------------------------------------ weights
     @classmethod
-    def from_pretrained(cls, scale=4, preset=None, weights_dir=None):
-        """Model with the shipped weights `{model_name}_x{scale}[_{preset}].json` + `.weights.npz`
-        from `weights_dir` (default: `$SKINSR_TF_WEIGHTS_DIR` or `skinsr_tf/weights/`)."""
+    def from_pretrained(cls, scale=4, preset=None, weights_dir=None, degradation=None):
+        """Model with the shipped weights `{model_name}_x{scale}[_{degradation}][_{preset}].json` +
+        `.weights.npz` from `weights_dir` (default: `$SKINSR_TF_WEIGHTS_DIR` or `skinsr_tf/weights/`).
+
+        `degradation`: None or "bicubic" for weights trained on MATLAB-bicubic LR; "realistic" for
+        weights fine-tuned on `skinsr_tf.data.degrade`'s phone-photo degradations (no fallback to
+        the bicubic weights)."""
         if not cls.has_weights:
             kwargs = {"scale": scale}
             if preset is not None:
@@ -230,8 +234,11 @@ class SRModel(keras.Model):
         if cls.model_name == "base":
             raise TypeError("call from_pretrained on a concrete model class, e.g. EdgeInformedSR")
         folder = Path(weights_dir) if weights_dir is not None else default_weights_dir()
-        stems = [f"{cls.model_name}_x{scale}_{preset}"] if preset else []
-        stems.append(f"{cls.model_name}_x{scale}")
+        base = f"{cls.model_name}_x{scale}"
+        if degradation not in (None, "bicubic"):
+            base += f"_{degradation}"
+        stems = [f"{base}_{preset}"] if preset else []
+        stems.append(base)
         for stem in stems:
             cfg_path = folder / f"{stem}.json"
             if not cfg_path.is_file():
@@ -249,7 +256,7 @@ class SRModel(keras.Model):
             load_weights_compact(model, folder / f"{stem}.weights.npz")
             return model
         shipped = sorted(p.name[: -len(".json")] for p in folder.glob("*.json")) if folder.is_dir() else []
-        want = f"{cls.model_name}_x{scale}" + (f" (preset {preset!r})" if preset else "")
+        want = base + (f" (preset {preset!r})" if preset else "")
         raise FileNotFoundError(
             f"no shipped weights for {want} in {folder} (expected {stems[0]}.json and "
             f"{stems[0]}.weights.npz); shipped: {', '.join(shipped) if shipped else 'none'}. "

@@ -68,13 +68,20 @@ def resolve_weights(path):
 
 
 def load_weights_into(model, path):
-    """Load `.weights.h5` or a training checkpoint (`.npz`, model part only) into a built model."""
+    """Load `.weights.h5`, a training checkpoint (`.npz`, model part only) or shipped weights
+    (`skinsr_tf/weights/*.weights.npz`: the inference networks only) into a built model."""
     import numpy as np
 
     path = Path(path)
     if path.suffix == ".npz":
         with np.load(path) as data:
             keys = sorted(k for k in data.files if k.startswith("model/"))
+            shipped = not keys and any("/" in k and k.split("/", 1)[0].isdigit() for k in data.files)
+        if shipped:
+            from .base import load_weights_compact
+
+            return load_weights_compact(model, path)
+        with np.load(path) as data:
             if len(keys) != len(model.weights):
                 raise ValueError(f"{path}: holds {len(keys)} model variables, the model has {len(model.weights)}")
             for key, var in zip(keys, model.weights):
