@@ -76,11 +76,14 @@ class GANSRModel(TrainableSRModel):
         """SR batch for an LR batch already padded to the generators' geometry."""
         raise NotImplementedError
 
-    def call(self, lr, training=False):
+    def on_padded(self, fn, lr):
+        """`fn` of `lr` padded to the generators' geometry, cropped to `scale` x the LR size."""
         lr = tf.cast(lr, tf.float32)
         padded, h, w = pad_to_multiple(lr, *edgeconnect_lr_geometry(self.scale))
-        sr = self._forward(padded, training=training)
-        return sr[:, : h * self.scale, : w * self.scale, :]
+        return fn(padded)[:, : h * self.scale, : w * self.scale, :]
+
+    def call(self, lr, training=False):
+        return self.on_padded(lambda x: self._forward(x, training=training), lr)
 
     # --- losses ---------------------------------------------------------------------------
     @property
