@@ -8,7 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
-MODEL_NAMES = ("edge_sisr", "spsr", "unet", "unetpp", "bicubic")
+from skinsr_tf.catalog import MODEL_NAMES
 
 
 def build_parser():

@@ -1,0 +1,61 @@
+"""Run-folder knowledge (skinsr_tf.runs) and the one list of model names (skinsr_tf.catalog)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from skinsr_tf import catalog, runs
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_checkpoints_are_listed_by_step_and_resolved_from_a_run_folder(tmp_path):
+    ckpts = tmp_path / runs.CHECKPOINT_DIR
+    ckpts.mkdir()
+    for step in (10, 2, 7):
+        runs.checkpoint_path(ckpts, step).write_bytes(b"")
+    (ckpts / "ckpt-99.npz").write_bytes(b"")  # the old format is not a checkpoint any more
+    assert [s for s, _ in runs.list_checkpoints(ckpts)] == [2, 7, 10]
+    assert runs.resolve_weights(tmp_path) == ckpts / "ckpt-10.ckpt.h5"
+    (tmp_path / runs.FINAL_WEIGHTS).write_bytes(b"")
+    assert runs.resolve_weights(tmp_path) == tmp_path / runs.FINAL_WEIGHTS
+    (tmp_path / runs.CONFIG_NAME).write_text("{}")
+    assert runs.run_config_path(ckpts / "ckpt-10.ckpt.h5") == tmp_path / runs.CONFIG_NAME
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        runs.resolve_weights(tmp_path / "nope")
+
+
+def test_shipped_files_have_their_own_suffix_and_config():
+    path = Path("w/unet_x4.shipped.h5")
+    assert runs.is_shipped(path) and not runs.is_shipped("run/final.weights.h5")
+    assert not runs.is_shipped("run/checkpoints/ckpt-3.ckpt.h5")
+    assert runs.shipped_config_path(path) == Path("w/unet_x4.json")
+    assert runs.shipped_stems("unet", 4, "tiny") == ["unet_x4_tiny", "unet_x4"]
+
+
+def test_models_import_nothing_from_training():
+    code = ("import importlib, pkgutil, sys, skinsr_tf.models as m\n"
+            "for info in pkgutil.iter_modules(m.__path__): importlib.import_module('skinsr_tf.models.' + info.name)\n"
+            "print(sorted(k for k in sys.modules if k.startswith('skinsr_tf.')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO,
+                         timeout=300).stdout
+    assert "skinsr_tf.models.weights_file" in out and "skinsr_tf.training" not in out
+
+
+def test_every_list_of_model_names_comes_from_the_catalog():
+    import skinsr_tf
+    from skinsr_tf.cli import build_parser
+    from skinsr_tf.models.registry import MODELS
+
+    assert tuple(MODELS) == catalog.MODEL_NAMES
+    assert set(catalog.TRAINABLE_MODELS) == set(catalog.MODEL_NAMES) - {"bicubic"}
+    assert {cls for _, cls, _ in catalog.MODEL_TABLE.values()} <= set(skinsr_tf.__all__)
+    upscale = build_parser()._subparsers._group_actions[0].choices["upscale"]
+    model_flag = next(a for a in upscale._actions if a.dest == "model")
+    assert tuple(model_flag.choices) == catalog.MODEL_NAMES
+    for script, names in (("train.py", catalog.TRAINABLE_MODELS), ("super_resolve.py", catalog.MODEL_NAMES)):
+        help_text = subprocess.run([sys.executable, str(REPO / "examples" / script), "--helpfull"],
+                                   capture_output=True, text=True, cwd=REPO, timeout=300).stdout
+        assert f"<{'|'.join(names)}>" in help_text, script
