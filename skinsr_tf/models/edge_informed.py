@@ -28,6 +28,7 @@ from ..networks.edgeconnect import build_edgeconnect_generator
 from ..networks.presets import get_preset
 from ..losses.adversarial import GAN_KINDS, discriminator_loss, feature_matching_loss, generator_loss
 from .common import TrainableSRModel, edgeconnect_lr_geometry, make_perceptual, pad_to_multiple
+from .keras_compat import set_untracked
 
 STAGES = ("edge", "sr", "joint")
 
@@ -59,6 +60,7 @@ class EdgeInformedSR(TrainableSRModel):
     needs_edges = True
     residual_networks = ("sr_generator",)
     inference_networks = ("edge_generator", "sr_generator")
+    loss_metric = "sr_g_loss"
 
     def __init__(
         self,
@@ -105,6 +107,7 @@ class EdgeInformedSR(TrainableSRModel):
             self._track("edge_g_adv", "edge_g_fm", "edge_g_loss", "edge_d_loss")
             self._track("edge_l1", "edge_precision", "edge_recall", "edge_f1")
             self.monitor = ("val_edge_f1", "max")
+            self.loss_metric = "edge_g_loss"
         else:
             self._track("sr_l1", "sr_adv", "sr_content", "sr_style", "sr_g_loss", "sr_d_loss")
         self.build_for_training()
@@ -146,7 +149,7 @@ class EdgeInformedSR(TrainableSRModel):
         super().compile(*args, **kwargs)
         if self.stage != "edge" and (self.content_weight or self.style_weight):
             # Kept out of Keras' tracking: not part of the SR model's weights or checkpoints.
-            self.__dict__["_perceptual"] = make_perceptual(self.perceptual_weights)
+            set_untracked(self, "_perceptual", make_perceptual(self.perceptual_weights))
 
     # --- forward --------------------------------------------------------------------------
     def predict_hr_edges(self, lr, lr_edge=None, training=False):

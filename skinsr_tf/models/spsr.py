@@ -20,6 +20,7 @@ from ..networks.discriminator import build_patch_discriminator
 from ..networks.presets import get_preset
 from ..networks.spsr import build_spsr_generator
 from .common import TrainableSRModel, edgeconnect_lr_geometry, make_perceptual, pad_to_multiple
+from .keras_compat import set_untracked
 
 
 @keras.saving.register_keras_serializable(package="skinsr_tf")
@@ -40,6 +41,7 @@ class SPSR(TrainableSRModel):
     model_name = "spsr"
     residual_networks = inference_networks = ("generator",)
     default_betas = (0.9, 0.999)
+    loss_metric = "g_loss"
 
     def __init__(
         self,
@@ -122,7 +124,7 @@ class SPSR(TrainableSRModel):
         super().compile(*args, **kwargs)
         if self.content_weight or self.style_weight:
             # Kept out of Keras' tracking: not part of the SR model's weights or checkpoints.
-            self.__dict__["_perceptual"] = make_perceptual(self.perceptual_weights)
+            set_untracked(self, "_perceptual", make_perceptual(self.perceptual_weights))
 
     def _generate(self, lr, training=False):
         """{"sr", "grad"} for an LR batch whose HR size is a multiple of 4."""
