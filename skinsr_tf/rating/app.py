@@ -164,20 +164,22 @@ def create_app(study_dir):
             abort(404)
         return jsonify(status=outcome, **store.rater_state(db(), rid))
 
+    def blind_png(found):
+        """The (path, key) a token resolved to, re-encoded blind; 404 when it resolved to nothing."""
+        if found is None:
+            abort(404)
+        path, key = found
+        try:
+            return Response(cached_blind_png(path, cache_dir, key), mimetype="image/png")
+        except OSError:
+            abort(404)
+
     @app.get("/img/<token>")
     def image(token):
         rid = current_rater()
         if not _TOKEN_RE.match(token):
             abort(404)
-        found = store.image_for_token(db(), rid, token)
-        if found is None:
-            abort(404)
-        path, key = found
-        try:
-            data = cached_blind_png(path, cache_dir, key)
-        except OSError:
-            abort(404)
-        resp = Response(data, mimetype="image/png")
+        resp = blind_png(store.image_for_token(db(), rid, token))
         resp.headers["Cache-Control"] = "private, max-age=86400, immutable"
         return resp
 
@@ -185,15 +187,7 @@ def create_app(study_dir):
     def detail_map(token):
         """The invented-detail map of an image the rater has voted on (studies with show_maps)."""
         rid = current_rater()
-        found = store.map_for_token(db(), rid, token) if show_maps and _TOKEN_RE.match(token) else None
-        if found is None:
-            abort(404)
-        path, key = found
-        try:
-            data = cached_blind_png(path, cache_dir, key)
-        except OSError:
-            abort(404)
-        return Response(data, mimetype="image/png")
+        return blind_png(store.map_for_token(db(), rid, token) if show_maps and _TOKEN_RE.match(token) else None)
 
     @app.post("/api/map-answer")
     def api_map_answer():
