@@ -1,4 +1,4 @@
-"""Run-folder knowledge (skinsr_tf.runs) and the one list of model names (skinsr_tf.catalog)."""
+"""Run-folder knowledge (skinsr_tf.runs), and the cycle it breaks: models never import training."""
 
 import subprocess
 import sys
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from skinsr_tf import catalog, runs
+from skinsr_tf import runs
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -42,20 +42,3 @@ def test_models_import_nothing_from_training():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO,
                          timeout=300).stdout
     assert "skinsr_tf.models.weights_file" in out and "skinsr_tf.training" not in out
-
-
-def test_every_list_of_model_names_comes_from_the_catalog():
-    import skinsr_tf
-    from skinsr_tf.cli import build_parser
-    from skinsr_tf.models.registry import MODELS
-
-    assert tuple(MODELS) == catalog.MODEL_NAMES
-    assert set(catalog.TRAINABLE_MODELS) == set(catalog.MODEL_NAMES) - {"bicubic"}
-    assert {cls for _, cls, _ in catalog.MODEL_TABLE.values()} <= set(skinsr_tf.__all__)
-    upscale = build_parser()._subparsers._group_actions[0].choices["upscale"]
-    model_flag = next(a for a in upscale._actions if a.dest == "model")
-    assert tuple(model_flag.choices) == catalog.MODEL_NAMES
-    for script, names in (("train.py", catalog.TRAINABLE_MODELS), ("super_resolve.py", catalog.MODEL_NAMES)):
-        help_text = subprocess.run([sys.executable, str(REPO / "examples" / script), "--helpfull"],
-                                   capture_output=True, text=True, cwd=REPO, timeout=300).stdout
-        assert f"<{'|'.join(names)}>" in help_text, script

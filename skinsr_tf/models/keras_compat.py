@@ -6,8 +6,6 @@ setup.cfg bounds keras < 3.16 and tensorflow < 2.22; raise the bounds once those
 the new release.
 """
 
-import keras
-
 
 def set_untracked(layer, name, value):
     """Set `layer.name = value` without Keras' attribute tracking, so that `value`'s variables
