@@ -87,7 +87,7 @@ class SRModel(keras.Model):
     def load_weights(self, filepath, skip_mismatch=False, **kwargs):
         """Load a file of `weights_file`'s format by name (weights, checkpoint or shipped); a file
         in Keras' own `.weights.h5` layout (older run folders) goes to Keras."""
-        if skip_mismatch or not weights_file.is_native(filepath):
+        if skip_mismatch or (str(filepath).endswith(".h5") and not weights_file.is_native(filepath)):
             return super().load_weights(filepath, skip_mismatch=skip_mismatch, **kwargs)
         weights_file.load_model_weights(self, filepath)
 

@@ -69,7 +69,7 @@ def test_a_mismatch_lists_missing_and_unexpected_names_and_assigns_nothing(tmp_p
     assert all(np.array_equal(b, v.numpy()) for b, v in zip(before, other.weights))
     (tmp_path / "old.weights.npz").write_bytes(b"PK\x03\x04 not really")
     with pytest.raises(ValueError, match="old.weights.npz.*convert it with examples/convert_weights.py"):
-        weights_file.read(tmp_path / "old.weights.npz")
+        other.load_weights(tmp_path / "old.weights.npz")
 
 
 def test_load_model_takes_a_shipped_file_and_a_checkpoint_file(tmp_path):
