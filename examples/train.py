@@ -54,6 +54,10 @@ flags.DEFINE_bool("jit_compile", False, "XLA-compile the train step (single devi
 flags.DEFINE_bool("resume", False, "Continue from the newest checkpoint in --output_dir.")
 flags.DEFINE_integer("val_batches", None, "Limit validation to this many batches.")
 flags.DEFINE_integer("seed", 0, "Random seed.")
+flags.DEFINE_enum("degradation", "bicubic", ["bicubic", "realistic", "phone"],
+                  "How LR is made from HR: MATLAB bicubic, or the randomised phone-photo chains of skinsr_tf.data.degrade.")
+flags.DEFINE_string("init_weights", None, "Start from these weights: a run folder, a checkpoint, or shipped "
+                    "skinsr_tf/weights/*.shipped.h5 (edge_sisr: --edge_weights does the same).")
 FLAGS = flags.FLAGS
 OUR_FLAGS = sorted(set(FLAGS) - _PREDEFINED)
 
@@ -75,7 +79,7 @@ def main(argv):
         batch_size=FLAGS.batch_size, crop=FLAGS.crop, learning_rate=FLAGS.lr,
         betas=tuple(float(b) for b in FLAGS.betas) if FLAGS.betas else None,
         strategy=FLAGS.strategy, mixed_precision=FLAGS.mixed_precision, jit_compile=FLAGS.jit_compile,
-        resume=FLAGS.resume, seed=FLAGS.seed, val_batches=FLAGS.val_batches,
+        resume=FLAGS.resume, seed=FLAGS.seed, val_batches=FLAGS.val_batches, degradation=FLAGS.degradation,
         lr_schedule=FLAGS.lr_schedule, plateau_factor=FLAGS.plateau_factor,
         plateau_patience=FLAGS.plateau_patience, plateau_min_lr=FLAGS.plateau_min_lr,
         plateau_min_delta=FLAGS.plateau_min_delta,
@@ -87,12 +91,12 @@ def main(argv):
         except (json.JSONDecodeError, TypeError) as e:
             sys.exit(f"error: --model_kwargs is not a JSON object: {e}")
     output_dir = Path(FLAGS.output_dir)
-    init_weights = None
+    init_weights = FLAGS.init_weights
     try:
         if FLAGS.model == "edge_sisr":
             kwargs["stage"] = FLAGS.stage
             kwargs["edge_bce_weight"] = FLAGS.edge_bce_weight
-            init_weights = FLAGS.edge_weights
+            init_weights = FLAGS.edge_weights or init_weights
             if FLAGS.stage == "joint" and not init_weights:
                 edge_dir = output_dir / "edge_stage"
                 if not (edge_dir / FINAL_WEIGHTS).is_file():

@@ -1,7 +1,10 @@
 """Evaluate SR methods on HR test images: the report's Table 1 and Figure-5-style panels.
 
-For every scale s: HR is mod-cropped to s, LR = MATLAB-bicubic imresize(HR, 1/s) rounded to uint8,
-each method super-resolves the uint8 LR, and the output is scored against the HR image:
+For every scale s: HR is mod-cropped to s, LR = MATLAB-bicubic imresize(HR, 1/s) rounded to uint8
+(or, with ``degradation="realistic"``/``"phone"``, :func:`skinsr_tf.data.degrade.degrade` of HR with
+seed (``seed``, image index), rounded to uint8 and written to ``lr_{degradation}_seed{seed}_x{s}/``
+so that others can reuse the very same inputs, e.g. with ``lr_dir``), each method super-resolves
+the uint8 LR, and the output is scored against the HR image:
 
 * PSNR-Y, SSIM-Y with crop_border = s (BasicSR convention);
 * variance of the Laplacian of the whole SR image (the HR value is given in the table header);
@@ -12,11 +15,11 @@ each method super-resolves the uint8 LR, and the output is scored against the HR
   (:mod:`skinsr_tf.consistency`; grey levels).
 
 Methods: ``bicubic`` (numpy MATLAB bicubic), ``NAME`` (shipped weights,
-``registry.get_model_class(NAME).from_pretrained(scale=s)``), ``NAME=PATH`` (a training run folder
-or a ``.keras`` file, ``registry.load_model(PATH)``); ``+consistent`` and / or ``+ensemble`` after
-NAME (``edge_sisr+consistent``) call ``super_resolve`` with that option. A method that cannot be
-loaded for a scale, and a backbone without weights, is reported as unavailable instead of stopping
-the run.
+``registry.get_model_class(NAME).from_pretrained(scale=s)``; ``NAME:realistic`` for the weights
+fine-tuned on realistic degradations), ``NAME=PATH`` (a training run folder or a ``.keras`` file,
+``registry.load_model(PATH)``); ``+consistent`` and / or ``+ensemble`` after NAME
+(``edge_sisr+consistent``) call ``super_resolve`` with that option. A method that cannot be loaded
+for a scale, and a backbone without weights, is reported as unavailable instead of stopping the run.
 
 Outputs in ``output_dir``: ``table_x{s}.md`` (also printed), ``metrics.csv`` (one row per scale,
 method and image, plus a ``MEAN`` row per scale and method), ``results.json`` and
@@ -74,10 +77,15 @@ def define_flags():
         (flags.DEFINE_string, "vgg16_weights", None, "VGG16 ImageNet weights (.h5/.keras/.ckpt)."),
         (flags.DEFINE_string, "resnet50_weights", None, "ResNet50 ImageNet weights (.h5/.keras)."),
         (flags.DEFINE_integer, "figures", 2, "Figure panels (images) per scale; 0 for none."),
+        (flags.DEFINE_enum, "degradation", "bicubic", ["bicubic", "realistic", "phone"],
+         "How LR is made from HR (skinsr_tf.data.degrade); non-bicubic LRs are written out for reuse."),
+        (flags.DEFINE_integer, "seed", 0, "Seed of the degradation (image k uses seed (seed, k))."),
+        (flags.DEFINE_string, "lr_dir", None, "Read LR images from this folder (same file stems as HR, "
+         "e.g. one written by an earlier --degradation run) instead of making them."),
     ]
-    for define, name, default, help_text in specs:
+    for define, name, default, *rest in specs:
         if name not in flags.FLAGS:
-            define(name, default, help_text)
+            define(name, default, *rest)
 
 
 def _as_scales(value):
@@ -101,7 +109,8 @@ def main(argv):
         paths, source = resolve_images(f.hr_dir, f.manifest, f.split)
         evaluate(paths, scales=scales, methods=methods, output_dir=f.output_dir,
                  max_images=f.max_images, figures=f.figures, lpips_weights=f.lpips_weights,
-                 vgg16_weights=f.vgg16_weights, resnet50_weights=f.resnet50_weights, source=source)
+                 vgg16_weights=f.vgg16_weights, resnet50_weights=f.resnet50_weights, source=source,
+                 degradation=f.degradation, seed=f.seed, lr_dir=f.lr_dir)
     except (ValueError, OSError) as err:  # bad input or an unwritable output: one line, no traceback
         raise SystemExit(f"error: {err}") from None
 
@@ -158,10 +167,11 @@ def load_method(spec, scale):
         return name, _bicubic(scale)
     from skinsr_tf.models import registry
 
+    name, _, degradation = name.partition(":")
     if path:
         model = registry.load_model(path.strip())
     else:
-        model = registry.get_model_class(name).from_pretrained(scale=scale)
+        model = registry.get_model_class(name).from_pretrained(scale=scale, degradation=degradation or None)
     model_scale = int(getattr(model, "scale", scale))
     if model_scale != scale:
         raise ValueError(f"{spec}: the model is x{model_scale}, not x{scale}")
@@ -206,6 +216,32 @@ class _DeepMetrics:
         return {key: (float(self.fns[key](sr, hr)) if key in self.fns else None) for key in _DEEP}
 
 
+def make_lr(hr, scale, degradation="bicubic", seed=(0, 0)):
+    """uint8 LR of a mod-cropped uint8 HR image: MATLAB bicubic, or ``degrade`` with ``seed``."""
+    from skinsr_tf.data.resize import imresize
+
+    if degradation in (None, "bicubic"):
+        return imresize(hr, 1.0 / scale)
+    from skinsr_tf.data.degrade import degrade
+
+    lr = degrade(hr.astype(np.float32) / 255.0, scale, degradation, seed=np.asarray(seed, np.int64))
+    return np.clip(np.rint(np.asarray(lr) * 255.0), 0, 255).astype(np.uint8)
+
+
+def _read_lr(lr_dir, path, hr, scale):
+    from skinsr_tf.data import io
+
+    found = sorted(Path(lr_dir).glob(f"{Path(path).stem}.*"))
+    if not found:
+        raise FileNotFoundError(f"{lr_dir}: no LR image named {Path(path).stem}.* for {path}")
+    lr = io.read_image(found[0])
+    want = (hr.shape[0] // scale, hr.shape[1] // scale)
+    if lr.shape[:2] != want:
+        raise ValueError(f"{found[0]}: LR is {lr.shape[1]}x{lr.shape[0]}, expected {want[1]}x{want[0]} "
+                         f"for {path} at x{scale}")
+    return lr
+
+
 def score(sr, hr, scale, deep=None, lr=None):
     """All Table-1 metrics of one uint8 SR image against its HR image (no timing), and given the
     LR, its LR-PSNR and mean invented detail."""
@@ -235,12 +271,13 @@ def _mean(values):
 # ----------------------------------------------------------------------------- main loop
 def evaluate(hr_paths, scales=(4, 8), methods=("bicubic",), output_dir="outputs/eval",
              max_images=None, figures=2, lpips_weights=None, vgg16_weights=None,
-             resnet50_weights=None, source=None, print_tables=True):
+             resnet50_weights=None, source=None, print_tables=True, degradation="bicubic", seed=0,
+             lr_dir=None):
     """Run the evaluation; writes the outputs described in the module docstring, returns results."""
     from tqdm import tqdm
 
     from skinsr_tf.data import io
-    from skinsr_tf.data.resize import imresize, mod_crop
+    from skinsr_tf.data.resize import mod_crop
 
     paths = [Path(p) for p in hr_paths][: max_images or None]
     if not paths:
@@ -251,6 +288,10 @@ def evaluate(hr_paths, scales=(4, 8), methods=("bicubic",), output_dir="outputs/
     out.mkdir(parents=True, exist_ok=True)
     paths, hrs, skipped = _readable_hr(paths, [int(s) for s in scales])
     deep = _DeepMetrics(vgg16_weights, resnet50_weights, lpips_weights)
+    if lr_dir:
+        source = f"{source or 'HR images'}; LR from {lr_dir}"
+    elif degradation not in (None, "bicubic"):
+        source = f"{source or 'HR images'}; LR: {degradation} degradation, seed {seed}"
 
     results = {"hr_laplacian_variance": {}}
     csv_rows, tables = [], []
@@ -270,7 +311,12 @@ def evaluate(hr_paths, scales=(4, 8), methods=("bicubic",), output_dir="outputs/
         hr_lapvar, panels, warmed = [], [], set()
         for i, (path, hr_full) in enumerate(tqdm(list(zip(paths, hrs)), desc=f"x{s}", unit="img")):
             hr = mod_crop(hr_full, s)
-            lr = imresize(hr, 1.0 / s)
+            if lr_dir:
+                lr = _read_lr(lr_dir, path, hr, s)
+            else:
+                lr = make_lr(hr, s, degradation, (seed, i))
+                if degradation not in (None, "bicubic"):
+                    io.write_image(out / f"lr_{degradation}_seed{seed}_x{s}" / f"{Path(path).stem}.png", lr)
             hr_lapvar.append(metrics.laplacian_variance(hr))
             outputs = {}
             for label, fn in loaded.items():
@@ -315,7 +361,8 @@ def evaluate(hr_paths, scales=(4, 8), methods=("bicubic",), output_dir="outputs/
             fig_path = out / f"figure_{key}_{k}_{Path(path).stem}.png"
             save_panel(fig_path, lr, outputs, hr, s, {m: rows[m][k] for m in outputs})
 
-    results["meta"] = {"images": [str(p) for p in paths], "source": source,
+    results["meta"] = {"images": [str(p) for p in paths], "source": source, "degradation": degradation,
+                       "seed": seed, "lr_dir": str(lr_dir) if lr_dir else None,
                        "methods": methods, "metrics": deep.status, "skipped": skipped}
     with io.atomic_write(out / "results.json", "w") as f:
         f.write(json.dumps(results, indent=2, allow_nan=False, default=_json_default) + "\n")

@@ -77,10 +77,13 @@ def default_weights_dir():
     return Path(__file__).resolve().parent / "weights"
 
 
-def shipped_stems(model_name, scale, preset=None):
-    """File stems `from_pretrained` tries, most specific first."""
-    stems = [f"{model_name}_x{scale}_{preset}"] if preset else []
-    return stems + [f"{model_name}_x{scale}"]
+def shipped_stems(model_name, scale, preset=None, degradation=None):
+    """File stems `from_pretrained` tries, most specific first: `<model>_x<scale>[_<degradation>]`
+    (no degradation or "bicubic": none) with, then without, `_<preset>`."""
+    base = f"{model_name}_x{scale}"
+    if degradation not in (None, "bicubic"):
+        base += f"_{degradation}"
+    return ([f"{base}_{preset}"] if preset else []) + [base]
 
 
 def shipped_config_path(weights_path):

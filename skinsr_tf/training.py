@@ -328,7 +328,8 @@ def check_run_folder(output_dir, resume):
     return found if resume else []
 
 
-def prepare_data(data_dir, output_dir, *, scale, crop, batch_size, edges, strategy, val_batches=None):
+def prepare_data(data_dir, output_dir, *, scale, crop, batch_size, edges, strategy, val_batches=None,
+                 degradation="bicubic"):
     """Read and check every image once; write the usable ones to `output_dir/data.json`; return
     the pipelines (validation cached, full batches for every replica when distributed)."""
     import tensorflow as tf
@@ -343,7 +344,7 @@ def prepare_data(data_dir, output_dir, *, scale, crop, batch_size, edges, strate
 
     def make(split, **kw):
         ds = make_dataset(manifest, split=split, scale=scale, crop=crop, batch_size=batch_size,
-                          edges=edges, validate=False, **kw)
+                          edges=edges, degradation=degradation, validate=False, **kw)
         options = tf.data.Options()
         options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
         return ds.with_options(options)
@@ -530,6 +531,7 @@ def train(
     jit_compile=False,
     extra_config=None,
     verbose=1,
+    degradation="bicubic",
 ):
     """Train registry model `model_name` for exactly `steps` steps; return the trained model.
 
@@ -543,12 +545,16 @@ def train(
     file or run folder loaded before training. `batch_size` is the global batch (split across
     replicas). `lr_schedule`: "plateau" (multiply the learning rate by `plateau_factor` after
     `plateau_patience` epochs without a `plateau_min_delta` gain, down to `plateau_min_lr`,
-    default one reduction) or "constant".
+    default one reduction) or "constant". `degradation`: how LR is made from HR ("bicubic",
+    "realistic", "phone" or a `data.degrade.DegradationConfig`), recorded in config.json with all
+    its ranges.
     """
+    from .data.degrade import describe as describe_degradation
     from .models.registry import get_model_class
 
     output_dir = Path(output_dir)
     found = check_run_folder(output_dir, resume)
+    degradation_info = describe_degradation(degradation)  # also checks it
     if steps < 1 or steps_per_epoch < 1:
         raise ValueError(f"steps and steps_per_epoch must be >= 1, got {steps} and {steps_per_epoch}")
     if checkpoint_every is None:
@@ -567,7 +573,7 @@ def train(
     scale = int(model_kwargs.get("scale", inspect.signature(cls).parameters["scale"].default))
     # The data first: a bad data folder costs no model build and leaves no run folder behind.
     data = prepare_data(data_dir, output_dir, scale=scale, crop=crop, batch_size=batch_size,
-                        edges=cls.needs_edges, strategy=strat, val_batches=val_batches)
+                        edges=cls.needs_edges, strategy=strat, val_batches=val_batches, degradation=degradation)
     model = build_model(cls, model_kwargs, strat, init_weights=init_weights, learning_rate=learning_rate,
                         betas=betas, jit_compile=jit_compile, mixed_precision=mixed_precision)
     guard = CheckpointAndGuard(output_dir / CHECKPOINT_DIR, checkpoint_every, keep=keep_checkpoints, write=chief)
@@ -585,7 +591,7 @@ def train(
                      crop=crop, lr_schedule=lr_schedule, plateau={"factor": plateau_factor, "patience": plateau_patience,
                                                                   "min_lr": plateau_min_lr, "min_delta": plateau_min_delta},
                      strategy=strategy, mixed_precision=mixed_precision, seed=seed, init_weights=init_weights,
-                     **(extra_config or {}))
+                     degradation=degradation_info, **(extra_config or {}))
         if verbose:
             print_summary(model_name, model, data, data_dir, output_dir, steps=steps, steps_per_epoch=steps_per_epoch,
                           checkpoint_every=checkpoint_every, batch_size=batch_size, crop=crop,

@@ -148,3 +148,28 @@ def test_evaluate_skips_corrupt_and_too_small_hr_images_by_name(hr_dir, tmp_path
     assert "too small" in results["meta"]["skipped"][1]["reason"]
     assert "corrupt.png" in caplog.text and "tiny.png" in caplog.text and "skipped 2 of 5" in caplog.text
     assert json.loads((tmp_path / "eval" / "results.json").read_text())["meta"]["skipped"]
+
+
+def test_realistic_degradation_writes_fixed_lrs_that_lr_dir_reuses(hr_dir, tmp_path):
+    paths, _ = evaluation.resolve_images(hr_dir=hr_dir)
+    first = evaluation.evaluate(paths[:2], scales=[4], methods=["bicubic"], output_dir=tmp_path / "a",
+                                figures=0, degradation="realistic", seed=3, print_tables=False)
+    lr_dir = tmp_path / "a" / "lr_realistic_seed3_x4"
+    lrs = sorted(lr_dir.glob("*.png"))
+    assert [p.stem for p in lrs] == ["img0", "img1"]
+    hr = mod_crop(io.read_image(paths[0]), 4)
+    lr = io.read_image(lrs[0])
+    assert lr.shape == (hr.shape[0] // 4, hr.shape[1] // 4, 3)
+    assert not np.array_equal(lr, imresize(hr, 0.25))  # not the bicubic LR
+    assert np.array_equal(lr, evaluation.make_lr(hr, 4, "realistic", (3, 0)))  # fixed by the seed
+    assert first["meta"]["degradation"] == "realistic" and first["meta"]["seed"] == 3
+
+    again = evaluation.evaluate(paths[:2], scales=[4], methods=["bicubic"], output_dir=tmp_path / "b",
+                                figures=0, lr_dir=lr_dir, print_tables=False)
+    assert again["x4"]["bicubic"]["psnr_y"] == pytest.approx(first["x4"]["bicubic"]["psnr_y"], abs=1e-9)
+    clean = evaluation.evaluate(paths[:2], scales=[4], methods=["bicubic"], output_dir=tmp_path / "c",
+                                figures=0, print_tables=False)
+    assert clean["x4"]["bicubic"]["psnr_y"] > first["x4"]["bicubic"]["psnr_y"] + 1.0
+    with pytest.raises(ValueError, match=r"16x16, expected 32x33"):  # x4 LR offered at x2
+        evaluation.evaluate(paths[:1], scales=[2], methods=["bicubic"], output_dir=tmp_path / "d",
+                            figures=0, lr_dir=lr_dir, print_tables=False)

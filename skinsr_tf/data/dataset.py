@@ -220,7 +220,8 @@ def make_dataset(source, split: str = "train", scale: int = 4, crop: int | None 
                  batch_size: int = 8, edges: bool = False, gradients: bool = False,
                  static_rot90: bool = False, random_flip_rot: bool = True, shuffle=None,
                  cache=False, seed: int | None = None, repeat=None, *, exclude=None,
-                 split_seed: int = 0, quantize_lr: bool = False, validate: bool = True):
+                 split_seed: int = 0, quantize_lr: bool = False, validate: bool = True,
+                 degradation="bicubic"):
     """tf.data pipeline of LR/HR pairs from a data folder or a manifest.
 
     - ``split``: "train" (random crops, random rot90/flips, shuffled) or "dev"/"test" (center
@@ -237,6 +238,9 @@ def make_dataset(source, split: str = "train", scale: int = 4, crop: int | None 
     - ``exclude``, ``split_seed``: used when a folder is split for the first time (the manifest
       is then reused; see :func:`build_manifest`).
     - ``quantize_lr``: round LR to 1/255 steps, as if it had been written to disk as uint8.
+    - ``degradation``: how LR is made from the HR crop: "bicubic" (MATLAB bicubic, the default),
+      "realistic", "phone" or a :class:`~skinsr_tf.data.degrade.DegradationConfig` (see
+      :func:`~skinsr_tf.data.degrade.degrade`); random per element, reproducible with ``seed``.
     - ``validate``: read every file once now, skipping bad files with one warning each plus a
       summary "skipped N of M files"; without it, unreadable files are dropped while iterating.
 
@@ -244,6 +248,7 @@ def make_dataset(source, split: str = "train", scale: int = 4, crop: int | None 
     """
     import tensorflow as tf
 
+    from .degrade import degrade, get_config
     from .edges import gradient_map
     from .resize import tf_imresize
 
@@ -257,6 +262,7 @@ def make_dataset(source, split: str = "train", scale: int = 4, crop: int | None 
         if crop <= 0 or crop % scale:
             raise ValueError(f"crop ({crop}) must be a positive multiple of scale ({scale})")
     train = split == "train"
+    degradation_config = get_config(degradation)
     if crop is None and batch_size != 1:
         warnings.warn("crop=None yields whole images of different sizes: using batch_size=1",
                       stacklevel=2)
@@ -319,8 +325,11 @@ def make_dataset(source, split: str = "train", scale: int = 4, crop: int | None 
         hr = tf.cast(hr, tf.float32) / 255.0
         if crop is not None:
             hr = tf.ensure_shape(hr, [crop, crop, 3])
-        lr = tf_imresize(hr, 1.0 / scale)
-        lr = tf.clip_by_value(lr, 0.0, 1.0)
+        if degradation_config is None:
+            lr = tf_imresize(hr, 1.0 / scale)
+            lr = tf.clip_by_value(lr, 0.0, 1.0)
+        else:
+            lr = degrade(hr, scale, config=degradation_config, seed=tf.stack([rs[1] + 3, rs[0]]))
         if quantize_lr:
             lr = tf.round(lr * 255.0) / 255.0
         out = {"lr": lr, "hr": hr}

@@ -1,4 +1,5 @@
-"""Losses as plain functions on tensors: adversarial, perceptual (VGG content / style), pixel.
+"""Losses as plain functions on tensors: adversarial, perceptual (VGG content / style), pixel,
+orientation coherence.
 
 Names are importable from here lazily (no TensorFlow import at package import).
 """
@@ -19,6 +20,9 @@ _PUBLIC = {
     "gradient_loss": "pixel",
     "mix_ge_loss": "pixel",
     "ssim_loss": "pixel",
+    "orientation_coherence_loss": "orientation",
+    "orientation_error_degrees": "orientation",
+    "structure_tensor": "orientation",
 }
 
 __all__ = sorted(_PUBLIC)

@@ -227,9 +227,13 @@ class SRModel(keras.Model):
 
     # ------------------------------------------------------------------ weights
     @classmethod
-    def from_pretrained(cls, scale=4, preset=None, weights_dir=None):
-        """Model with the shipped weights `{model_name}_x{scale}[_{preset}].json` + `.shipped.h5`
-        from `weights_dir` (default: `$SKINSR_TF_WEIGHTS_DIR` or `skinsr_tf/weights/`)."""
+    def from_pretrained(cls, scale=4, preset=None, weights_dir=None, degradation=None):
+        """Model with the shipped weights `{model_name}_x{scale}[_{degradation}][_{preset}].json` +
+        `.shipped.h5` from `weights_dir` (default: `$SKINSR_TF_WEIGHTS_DIR` or `skinsr_tf/weights/`).
+
+        `degradation`: None or "bicubic" for weights trained on MATLAB-bicubic LR; "realistic" for
+        weights fine-tuned on `skinsr_tf.data.degrade`'s phone-photo degradations (no fallback to
+        the bicubic weights)."""
         if not cls.has_weights:
             kwargs = {"scale": scale}
             if preset is not None:
@@ -238,7 +242,8 @@ class SRModel(keras.Model):
         if cls.model_name == "base":
             raise TypeError("call from_pretrained on a concrete model class, e.g. EdgeInformedSR")
         folder = Path(weights_dir) if weights_dir is not None else default_weights_dir()
-        stems = shipped_stems(cls.model_name, scale, preset)
+        stems = shipped_stems(cls.model_name, scale, preset, degradation)
+        base = stems[-1]
         for stem in stems:
             cfg_path = folder / f"{stem}.json"
             if not cfg_path.is_file():
@@ -256,7 +261,7 @@ class SRModel(keras.Model):
             weights_file.load_model_weights(model, folder / f"{stem}{SHIPPED_SUFFIX}")
             return model
         shipped = sorted(p.name[: -len(".json")] for p in folder.glob("*.json")) if folder.is_dir() else []
-        want = f"{cls.model_name}_x{scale}" + (f" (preset {preset!r})" if preset else "")
+        want = base + (f" (preset {preset!r})" if preset else "")
         raise FileNotFoundError(
             f"no shipped weights for {want} in {folder} (expected {stems[0]}.json and "
             f"{stems[0]}{SHIPPED_SUFFIX}); shipped: {', '.join(shipped) if shipped else 'none'}. "

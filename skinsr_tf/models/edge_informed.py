@@ -27,6 +27,7 @@ from ..networks.discriminator import build_patch_discriminator
 from ..networks.edgeconnect import build_edgeconnect_generator
 from ..networks.presets import get_preset
 from ..losses.adversarial import GAN_KINDS, discriminator_loss, feature_matching_loss, generator_loss
+from ..losses.orientation import orientation_coherence_loss
 from .common import TrainableSRModel, edgeconnect_lr_geometry, make_perceptual, pad_to_multiple
 from .keras_compat import set_untracked
 
@@ -49,6 +50,8 @@ class EdgeInformedSR(TrainableSRModel):
             `TrainableSRModel.add_residual`); the report's model has it off.
         l1_weight, adv_weight, content_weight, style_weight: SR generator loss weights
             (report: 1, 1, 0.1, 250; tuned for VGG19 fed raw [0, 1] RGB as in the reference).
+        orientation_weight: weight of `losses.orientation.orientation_coherence_loss` in the SR
+            generator loss (report: 0).
         perceptual_weights: VGG19 weights for content/style: None (backbone resolution: user file,
             keras cache, logged offline substitute), a file path, or "random" (tests only).
         canny_sigma: Gaussian sigma of the Canny detector (2, the report's).
@@ -75,6 +78,7 @@ class EdgeInformedSR(TrainableSRModel):
         adv_weight=1.0,
         content_weight=0.1,
         style_weight=250.0,
+        orientation_weight=0.0,
         perceptual_weights=None,
         canny_sigma=2.0,
         **kwargs,
@@ -93,6 +97,7 @@ class EdgeInformedSR(TrainableSRModel):
         self.adv_weight = float(adv_weight)
         self.content_weight = float(content_weight)
         self.style_weight = float(style_weight)
+        self.orientation_weight = float(orientation_weight)
         self.perceptual_weights = perceptual_weights
         self.canny_sigma = float(canny_sigma)
 
@@ -110,6 +115,8 @@ class EdgeInformedSR(TrainableSRModel):
             self.loss_metric = "edge_g_loss"
         else:
             self._track("sr_l1", "sr_adv", "sr_content", "sr_style", "sr_g_loss", "sr_d_loss")
+            if self.orientation_weight:
+                self._track("sr_orientation")
         self.build_for_training()
 
     # --- construction ---------------------------------------------------------------------
@@ -125,6 +132,7 @@ class EdgeInformedSR(TrainableSRModel):
             "adv_weight": self.adv_weight,
             "content_weight": self.content_weight,
             "style_weight": self.style_weight,
+            "orientation_weight": self.orientation_weight,
             "perceptual_weights": self.perceptual_weights,
             "canny_sigma": self.canny_sigma,
         }
@@ -228,11 +236,15 @@ class EdgeInformedSR(TrainableSRModel):
                 + self.content_weight * content
                 + self.style_weight * style
             )
+            orient = orientation_coherence_loss(sr, hr) if self.orientation_weight else None
+            if orient is not None:
+                g_loss += self.orientation_weight * orient
         self.apply_loss("sr_d", d_tape, d_loss, d_vars)
         self.apply_loss("sr_g", g_tape, g_loss, g_vars)
         return self._log(
             {"sr_l1": l1, "sr_adv": adv, "sr_content": content, "sr_style": style,
-             "sr_g_loss": g_loss, "sr_d_loss": d_loss}
+             "sr_g_loss": g_loss, "sr_d_loss": d_loss,
+             **({"sr_orientation": orient} if orient is not None else {})}
         )
 
     def test_step(self, data):

@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from ..data.edges import canny_tf, dilate_lr, gradient_map, nearest_upsample
 from ..losses.adversarial import GAN_KINDS, discriminator_loss, generator_loss
+from ..losses.orientation import orientation_coherence_loss
 from ..losses.pixel import get_distance
 from ..networks.discriminator import build_patch_discriminator
 from ..networks.presets import get_preset
@@ -33,6 +34,7 @@ class SPSR(TrainableSRModel):
         gradient_pixel_loss: "l1" (default) | "mse" (original SPSR).
         adv_weight, content_weight, style_weight, l1_weight, grad_adv_weight, grad_pixel_weight,
         branch_weight: loss weights (report: 0.005, 1, 1, 0.01, 0.005, 0.01, 0.5).
+        orientation_weight: weight of `losses.orientation.orientation_coherence_loss` (report: 0).
         perceptual_weights: None (backbone resolution), a VGG19 file, or "random" (tests).
         canny_sigma: Canny sigma for the SR branch's edge channel.
     Optimiser (compile): Adam lr 1e-3, betas (0.9, 0.999).
@@ -57,6 +59,7 @@ class SPSR(TrainableSRModel):
         grad_adv_weight=0.005,
         grad_pixel_weight=0.01,
         branch_weight=0.5,
+        orientation_weight=0.0,
         perceptual_weights=None,
         canny_sigma=2.0,
         **kwargs,
@@ -75,6 +78,7 @@ class SPSR(TrainableSRModel):
         self.grad_adv_weight = float(grad_adv_weight)
         self.grad_pixel_weight = float(grad_pixel_weight)
         self.branch_weight = float(branch_weight)
+        self.orientation_weight = float(orientation_weight)
         self.perceptual_weights = perceptual_weights
         self.canny_sigma = float(canny_sigma)
         if preset == "full":
@@ -89,6 +93,8 @@ class SPSR(TrainableSRModel):
         self.grad_discriminator = build_patch_discriminator(3, name="gradient_discriminator", **d)
         self._perceptual = None
         self._track("l1", "adv", "content", "style", "grad_adv", "grad_pixel", "branch", "g_loss", "d_loss", "grad_d_loss")
+        if self.orientation_weight:
+            self._track("orientation")
         self.build_for_training()
 
     def get_config(self):
@@ -104,6 +110,7 @@ class SPSR(TrainableSRModel):
             "grad_adv_weight": self.grad_adv_weight,
             "grad_pixel_weight": self.grad_pixel_weight,
             "branch_weight": self.branch_weight,
+            "orientation_weight": self.orientation_weight,
             "perceptual_weights": self.perceptual_weights,
             "canny_sigma": self.canny_sigma,
         }
@@ -181,11 +188,14 @@ class SPSR(TrainableSRModel):
                 + self.grad_pixel_weight * grad_pixel
                 + self.branch_weight * branch_l1
             )
+            orient = orientation_coherence_loss(sr, hr) if self.orientation_weight else None
+            if orient is not None:
+                g_loss += self.orientation_weight * orient
         self.apply_loss("d", d_tape, d_loss, d_vars)
         self.apply_loss("grad_d", gd_tape, grad_d_loss, gd_vars)
         self.apply_loss("g", g_tape, g_loss, g_vars)
         return self._log(
             {"l1": l1, "adv": adv, "content": content, "style": style, "grad_adv": grad_adv,
              "grad_pixel": grad_pixel, "branch": branch_l1, "g_loss": g_loss, "d_loss": d_loss,
-             "grad_d_loss": grad_d_loss}
+             "grad_d_loss": grad_d_loss, **({"orientation": orient} if orient is not None else {})}
         )

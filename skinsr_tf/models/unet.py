@@ -4,12 +4,14 @@ The networks take the LR image itself and enlarge it inside ("upsampling at the 
 Their four poolings need h, w multiples of 16: `call` pads the LR image by edge replication and
 crops the output back. Loss: lambda_pixel * pixel(sr, hr) + lambda_gradient * distance between
 gradient maps (central differences or Sobel, same distance as the pixel term); with
-pixel_loss="mse", gradient_loss="sobel" this is Lu & Chen's MixGE.
+pixel_loss="mse", gradient_loss="sobel" this is Lu & Chen's MixGE. ``orientation_weight`` adds
+`losses.orientation.orientation_coherence_loss` (default 0, the report's setting).
 """
 
 import keras
 import tensorflow as tf
 
+from ..losses.orientation import orientation_coherence_loss
 from ..losses.pixel import GRADIENT_METHODS, get_distance, gradient_loss
 from ..networks import unet as unet_net
 from ..networks import unetpp as unetpp_net
@@ -32,6 +34,7 @@ class _PixelGradientSR(TrainableSRModel):
         gradient_loss="central",
         lambda_pixel=1.0,
         lambda_gradient=0.1,
+        orientation_weight=0.0,
         **kwargs,
     ):
         super().__init__(scale=scale, preset=preset, **kwargs)
@@ -44,8 +47,11 @@ class _PixelGradientSR(TrainableSRModel):
         self.gradient_loss = gradient_loss
         self.lambda_pixel = float(lambda_pixel)
         self.lambda_gradient = float(lambda_gradient)
+        self.orientation_weight = float(orientation_weight)
         self.network = self._build_network(get_preset(self.family, preset))
         self._track("pixel", "gradient", "loss")
+        if self.orientation_weight:
+            self._track("orientation")
         self.build_for_training()
 
     def _build_network(self, preset_kwargs):
@@ -58,6 +64,7 @@ class _PixelGradientSR(TrainableSRModel):
             "gradient_loss": self.gradient_loss,
             "lambda_pixel": self.lambda_pixel,
             "lambda_gradient": self.lambda_gradient,
+            "orientation_weight": self.orientation_weight,
         }
 
     def _optimizer_groups(self):
@@ -80,7 +87,8 @@ class _PixelGradientSR(TrainableSRModel):
         grad = tf.constant(0.0)
         if self.gradient_loss is not None and self.lambda_gradient:
             grad = gradient_loss(sr, hr, method=self.gradient_loss, distance=self.pixel_loss)
-        return pixel, grad
+        orient = orientation_coherence_loss(sr, hr) if self.orientation_weight else tf.constant(0.0)
+        return pixel, grad, orient
 
     def train_step(self, data):
         lr, hr = data["lr"], data["hr"]
@@ -90,9 +98,13 @@ class _PixelGradientSR(TrainableSRModel):
             terms = [self._loss(o, hr) for o in outs]  # deep supervision: mean over the outputs
             pixel = tf.add_n([t[0] for t in terms]) / len(terms)
             grad = tf.add_n([t[1] for t in terms]) / len(terms)
-            loss = self.lambda_pixel * pixel + self.lambda_gradient * grad
+            orient = tf.add_n([t[2] for t in terms]) / len(terms)
+            loss = self.lambda_pixel * pixel + self.lambda_gradient * grad + self.orientation_weight * orient
         self.apply_loss("g", tape, loss, variables)
-        return self._log({"pixel": pixel, "gradient": grad, "loss": loss})
+        logs = {"pixel": pixel, "gradient": grad, "loss": loss}
+        if self.orientation_weight:
+            logs["orientation"] = orient
+        return self._log(logs)
 
 
 @keras.saving.register_keras_serializable(package="skinsr_tf")
@@ -100,7 +112,8 @@ class UNetSR(_PixelGradientSR):
     """Modified U-Net (Lu & Chen): LR in, HR out, early upsampling; pixel + gradient loss.
 
     Args: scale (2, 4, 8), preset ("full": 64 base channels), pixel_loss ("l1" | "mse"),
-    gradient_loss ("central" | "sobel" | None), lambda_pixel, lambda_gradient.
+    gradient_loss ("central" | "sobel" | None), lambda_pixel, lambda_gradient, orientation_weight
+    (orientation-coherence loss; 0 = off, the report's setting).
     Optimiser (compile): Adam lr 1e-3, betas (0.9, 0.99).
     """
 

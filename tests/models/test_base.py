@@ -203,6 +203,14 @@ def test_shipped_weights_roundtrip_and_from_pretrained(tmp_path, monkeypatch):
         TinyINSR.from_pretrained(scale=4)
     with pytest.raises(FileNotFoundError, match="tiny_test_x2"):
         TinyINSR.from_pretrained(scale=2, preset="full")  # the shipped file is the tiny preset
+    with pytest.raises(FileNotFoundError, match="tiny_test_x2_realistic"):
+        TinyINSR.from_pretrained(scale=2, degradation="realistic")  # no fallback to bicubic weights
+    other.save_weights(tmp_path / "tiny_test_x2_realistic.shipped.h5", kind="shipped")
+    (tmp_path / "tiny_test_x2_realistic.json").write_text(json.dumps(
+        {"model": "tiny_test", "model_kwargs": {"preset": "tiny", "seed": 1}}))
+    realistic = TinyINSR.from_pretrained(scale=2, degradation="realistic")
+    assert realistic.seed == 1 and np.array_equal(realistic.weights[0].numpy(), other.weights[0].numpy())
+    assert TinyINSR.from_pretrained(scale=2, degradation="bicubic").seed == 9
     wrong = PaddedSR(scale=2)
     wrong.c1 = keras.layers.Conv2D(4, 3, padding="same")
     wrong.build_for_inference()

@@ -128,3 +128,22 @@ def test_bicubic_upscale_is_matlab_imresize(scale):
     out = keras.ops.convert_to_numpy(bicubic_upscale(x, scale))
     assert out.shape == (2, 7 * scale, 9 * scale, 3)
     np.testing.assert_allclose(out, bicubic_ref(x, scale), atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["unet", "edge_sisr", "spsr"])
+def test_orientation_weight_adds_the_orientation_term(name):
+    """Default 0 (the report's loss, nothing logged); a weight adds exactly weight x the loss."""
+    from skinsr_tf.losses.orientation import orientation_coherence_loss
+
+    batch = patch_batch(edges=True)
+    assert make(name).orientation_weight == 0.0
+    model = make(name, orientation_weight=2.0, residual=True)
+    assert type(model).from_config(model.get_config()).orientation_weight == 2.0
+    model.compile(learning_rate=0.0)  # the step leaves the weights as they are
+    expected = float(orientation_coherence_loss(model(batch["lr"]), batch["hr"]))
+    logs = {k: float(v) for k, v in model.train_step(batch).items()}
+    key = "sr_orientation" if name == "edge_sisr" else "orientation"
+    assert logs[key] == pytest.approx(expected, rel=1e-3) and expected > 0
+    plain = make(name, residual=True)
+    plain.compile(learning_rate=0.0)
+    assert key not in plain.train_step(batch)
