@@ -12,7 +12,12 @@ the uint8 LR, and the output is scored against the HR image:
 * seconds per image of the SR step alone (the first image is run once untimed to warm up);
 * LR-PSNR: PSNR between the SR image downscaled (MATLAB bicubic) and the LR it came from, and
   the mean of the ``invented`` map, the detail no LR can confirm or refute
-  (:mod:`skinsr_tf.consistency`; grey levels).
+  (:mod:`skinsr_tf.consistency`; grey levels);
+* periodic-artefact score: :func:`skinsr_tf.metrics.periodic_artifact_score`, the spectral energy
+  of Y at the harmonics of 1/s relative to its neighbourhood, SR over HR (1: no stamped grid);
+* edge precision / recall / F1 against Canny (sigma 2) of the HR image: of the method's predicted
+  HR edges when it has ``predict_edges`` (the edge-informed model's edge generator), else of Canny
+  of its SR output; so the bicubic row is the baseline, Canny of the bicubic-enlarged LR.
 
 Methods: ``bicubic`` (numpy MATLAB bicubic), ``NAME`` (shipped weights,
 ``registry.get_model_class(NAME).from_pretrained(scale=s)``; ``NAME:realistic`` for the weights
@@ -27,7 +32,8 @@ method and image, plus a ``MEAN`` row per scale and method), ``results.json`` an
 
     {"x4": {"bicubic": {"psnr_y": .., "ssim_y": .., "laplacian_variance": .., "vgg16_distance": ..,
                         "resnet50_distance": .., "lpips": .., "seconds_per_image": .., "lr_psnr": ..,
-                        "invented_mean": .., "n_images": ..},
+                        "invented_mean": .., "periodic_score": .., "edge_precision": ..,
+                        "edge_recall": .., "edge_f1": .., "n_images": ..},
             "unet": {... all metrics null ..., "unavailable": "reason"}},
      "x8": {...},
      "hr_laplacian_variance": {"x4": .., "x8": ..},
@@ -52,9 +58,11 @@ from skinsr_tf import metrics
 log = logging.getLogger(__name__)
 
 METRIC_KEYS = ("psnr_y", "ssim_y", "laplacian_variance", "vgg16_distance", "resnet50_distance",
-               "lpips", "seconds_per_image", "lr_psnr", "invented_mean")
+               "lpips", "seconds_per_image", "lr_psnr", "invented_mean", "periodic_score",
+               "edge_precision", "edge_recall", "edge_f1")
 SR_OPTIONS = ("consistent", "ensemble")  # NAME+OPTION method suffixes -> super_resolve(OPTION=True)
 _DEEP = ("vgg16_distance", "resnet50_distance", "lpips")
+EDGE_SIGMA = 2.0  # Canny sigma of the edge scores (the report's)
 
 
 # ----------------------------------------------------------------------------- flags / CLI
@@ -242,9 +250,10 @@ def _read_lr(lr_dir, path, hr, scale):
     return lr
 
 
-def score(sr, hr, scale, deep=None, lr=None):
+def score(sr, hr, scale, deep=None, lr=None, edges=None):
     """All Table-1 metrics of one uint8 SR image against its HR image (no timing), and given the
-    LR, its LR-PSNR and mean invented detail."""
+    LR, its LR-PSNR and mean invented detail; ``edges``: the method's HR edge map (None: Canny of
+    the SR image) for the edge precision / recall / F1."""
     row = {
         "psnr_y": metrics.psnr_y(sr, hr, crop_border=scale),
         "ssim_y": metrics.ssim_y(sr, hr, crop_border=scale),
@@ -257,7 +266,23 @@ def score(sr, hr, scale, deep=None, lr=None):
 
         row["lr_psnr"] = consistency.lr_psnr(sr, lr, scale)
         row["invented_mean"] = float(consistency.detail_maps(sr, lr, scale)["invented"].mean())
+    row.update(periodic_score=metrics.periodic_artifact_score(sr, hr, scale), **edge_row(sr, hr, edges))
     return row
+
+
+def edge_row(sr, hr, edges=None):
+    """Edge precision / recall / F1 of ``edges`` (None: Canny of ``sr``) against Canny of ``hr``."""
+    from skinsr_tf.data.edges import canny
+
+    pred = canny(sr, EDGE_SIGMA) if edges is None else edges
+    p, r, f1 = metrics.edge_scores(pred, canny(hr, EDGE_SIGMA))
+    return {"edge_precision": p, "edge_recall": r, "edge_f1": f1}
+
+
+def _edge_predictor(fn):
+    """The bound ``predict_edges`` of the model behind a method's SR function, or None."""
+    model = getattr(fn, "__self__", None) or getattr(getattr(fn, "func", None), "__self__", None)
+    return getattr(model, "predict_edges", None)
 
 
 def _mean(values):
@@ -329,7 +354,9 @@ def evaluate(hr_paths, scales=(4, 8), methods=("bicubic",), output_dir="outputs/
                 if sr.shape != hr.shape or sr.dtype != np.uint8:
                     raise ValueError(f"method {label} returned {sr.dtype} {sr.shape} for {path}, "
                                      f"expected uint8 {hr.shape}")
-                row = score(sr, hr, s, deep, lr=lr)
+                predict_edges = _edge_predictor(fn)
+                edges = predict_edges(lr) if predict_edges is not None else None
+                row = score(sr, hr, s, deep, lr=lr, edges=edges)
                 row["seconds_per_image"] = dt
                 rows[label].append(row)
                 csv_rows.append({"scale": s, "method": label, "image": str(path), **row})
@@ -438,10 +465,12 @@ def format_table(scale, means, hr_lapvar, n_images, source=None, metric_status=N
     """Markdown Table 1 for one scale."""
     lap = "LapVar" if hr_lapvar is None else f"LapVar (HR {hr_lapvar:.1f})"
     head = ["Method", "PSNR-Y (dB) ↑", "SSIM-Y ↑", lap, "VGG16 dist ↓", "ResNet50 dist ↓",
-            "LPIPS ↓", "s / image", "LR-PSNR (dB) ↑", "invented (mean)"]
+            "LPIPS ↓", "s / image", "LR-PSNR (dB) ↑", "invented (mean)", "periodic (SR/HR) ↓",
+            "edge P ↑", "edge R ↑", "edge F1 ↑"]
     digits = {"psnr_y": 2, "ssim_y": 4, "laplacian_variance": 1, "vgg16_distance": 3,
               "resnet50_distance": 3, "lpips": 4, "seconds_per_image": 3, "lr_psnr": 2,
-              "invented_mean": 2}
+              "invented_mean": 2, "periodic_score": 2, "edge_precision": 3, "edge_recall": 3,
+              "edge_f1": 3}
     title = f"**x{scale}**, {n_images} image{'s' if n_images != 1 else ''}"
     lines = [title + (f" ({source})" if source else ""), "",
              "| " + " | ".join(head) + " |", "|" + "|".join(["---"] + ["---:"] * len(digits)) + "|"]

@@ -3,6 +3,9 @@
 * :func:`psnr_y`, :func:`ssim_y`: on the Y channel of YCbCr (BT.601, 16..235, float, not rounded)
   after cropping ``crop_border`` pixels from every side; BasicSR / MATLAB conventions.
 * :func:`laplacian_variance`: the focus measure the report cites.
+* :func:`periodic_energy`, :func:`periodic_artifact_score`: spectral energy of Y at the harmonics
+  of 1/scale (the period-s grid a network stamps), SR over HR.
+* :func:`edge_scores`: precision / recall / F1 of an edge map against Canny of the HR image.
 * :class:`FeatureDistance`: Euclidean distance between ImageNet VGG16 / ResNet50 feature vectors.
 * :class:`LPIPS`: LPIPS v0.1 with VGG16 (Zhang et al. 2018).
 
@@ -14,7 +17,8 @@ import TensorFlow, and only when first called.
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["psnr_y", "ssim_y", "rgb_to_y", "laplacian_variance", "FeatureDistance", "LPIPS"]
+__all__ = ["psnr_y", "ssim_y", "rgb_to_y", "laplacian_variance", "periodic_energy",
+           "periodic_artifact_score", "edge_scores", "FeatureDistance", "LPIPS"]
 
 # BT.601 luma of RGB in [0, 1], range 16..235: the one definition (TF validation uses it too).
 Y_OFFSET = 16.0
@@ -123,6 +127,77 @@ def laplacian_variance(image):
     grey = (x * 255.0) @ np.array([0.299, 0.587, 0.114])
     values = [ndimage.correlate(g, _LAPLACIAN, mode="mirror").var() for g in grey]
     return _result(values, batched)
+
+
+PERIODIC_PEAK = 1  # half-width (bins) of the box around a harmonic: a Hann-windowed line's spread
+PERIODIC_RING = 4  # half-width (bins) of the neighbourhood box around it
+
+
+def periodic_energy(image, scale, crop_border=0):
+    """Spectral energy of Y at the harmonics of 1/scale relative to its neighbourhood.
+
+    Y (BT.601, 0..255) of the image, cropped by ``crop_border`` and then to a multiple of
+    ``scale`` (from the bottom/right), minus its mean, times a 2-D Hann window; P = |FFT|^2.
+    The harmonics are the frequencies (k/s, l/s) cycles per pixel, 0 <= k, l < s, but (0, 0): the
+    spectral lines of anything repeating every s pixels. At each, "peak" is the mean of P over the
+    (2 PERIODIC_PEAK + 1)^2 bins around it and "ring" the mean over the bins of the
+    (2 PERIODIC_RING + 1)^2 box outside them (periodic wrap; the ring shrinks to stay closer to
+    its harmonic than to the next). Returns sum(peak) / sum(ring) over the harmonics: about 1 for
+    a smooth spectrum (a natural photograph, bicubic output), large when a period-s pattern is there.
+    """
+    x, batched = _as_float01(image)
+    s = int(scale)
+    if s < 2:
+        raise ValueError(f"periodic_energy: scale must be >= 2, got {scale!r}")
+    c = int(crop_border)
+    values = []
+    for y in rgb_to_y(x):
+        y = y[c:y.shape[0] - c, c:y.shape[1] - c]
+        h, w = (y.shape[0] // s) * s, (y.shape[1] // s) * s
+        if min(h, w) < 4 * s:
+            raise ValueError(f"periodic_energy: {y.shape[1]}x{y.shape[0]} is too small for scale {s} "
+                             f"(needs {4 * s} px a side after cropping)")
+        y = y[:h, :w] - y[:h, :w].mean()
+        y = y * np.outer(np.hanning(h), np.hanning(w))
+        power = np.abs(np.fft.fft2(y)) ** 2
+        ring = max(PERIODIC_PEAK + 1, min(PERIODIC_RING, min(h, w) // (2 * s) - 1))
+        d = np.arange(-ring, ring + 1)
+        inner = (np.abs(d)[:, None] <= PERIODIC_PEAK) & (np.abs(d)[None, :] <= PERIODIC_PEAK)
+        peak_sum = ring_sum = 0.0
+        for k in range(s):
+            for l in range(s):
+                if k == l == 0:
+                    continue
+                box = power[np.ix_((k * h // s + d) % h, (l * w // s + d) % w)]
+                peak_sum += box[inner].mean()
+                ring_sum += box[~inner].mean()
+        values.append(peak_sum / max(ring_sum, 1e-300))
+    return _result(values, batched)
+
+
+def periodic_artifact_score(sr, hr, scale, crop_border=None):
+    """:func:`periodic_energy` of SR over that of HR (``crop_border`` default: ``scale``): 1 when
+    the SR image has no more period-``scale`` structure than the real image, >1 for a stamped grid."""
+    c = int(scale) if crop_border is None else crop_border
+    a, b = np.asarray(sr), np.asarray(hr)
+    if a.shape != b.shape:
+        raise ValueError(f"sr and hr shapes differ: {a.shape} vs {b.shape}")
+    return periodic_energy(a, scale, c) / periodic_energy(b, scale, c)
+
+
+def edge_scores(edges, reference, threshold=0.5):
+    """(precision, recall, F1) of edge map ``edges`` (probabilities or {0, 1}, (H, W)) against the
+    binary ``reference`` (H, W), pixel for pixel: ``edges > threshold`` are the predicted edges.
+    An empty prediction has precision 0; F1 is 0 when precision + recall is 0."""
+    pred = np.asarray(edges, np.float64) > threshold
+    ref = np.asarray(reference, np.float64) > 0.5
+    if pred.shape != ref.shape:
+        raise ValueError(f"edge maps' shapes differ: {pred.shape} vs {ref.shape}")
+    tp = float(np.sum(pred & ref))
+    precision = tp / max(float(pred.sum()), 1.0)
+    recall = tp / max(float(ref.sum()), 1.0)
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
+    return precision, recall, f1
 
 
 # ----------------------------------------------------------------------------- deep metrics

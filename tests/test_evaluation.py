@@ -150,6 +150,37 @@ def test_evaluate_skips_corrupt_and_too_small_hr_images_by_name(hr_dir, tmp_path
     assert json.loads((tmp_path / "eval" / "results.json").read_text())["meta"]["skipped"]
 
 
+def test_periodic_and_edge_columns(hr_dir, tmp_path):
+    import functools
+
+    from skinsr_tf.data.edges import canny
+    from skinsr_tf.models.edge_informed import EdgeInformedSR
+
+    paths, _ = evaluation.resolve_images(hr_dir=hr_dir)
+    results = evaluation.evaluate(paths[:2], scales=[4], output_dir=tmp_path / "eval", figures=0,
+                                  methods=["bicubic"], print_tables=False)
+    table = (tmp_path / "eval" / "table_x4.md").read_text()
+    assert "periodic (SR/HR)" in table and "edge F1" in table
+    row = next(line for line in table.splitlines() if line.startswith("| bicubic |"))
+    assert len(row.split("|")) == len(table.splitlines()[2].split("|"))
+    assert 0.3 < results["x4"]["bicubic"]["periodic_score"] < 2.0
+    # the bicubic row's edge scores are the baseline: Canny of the bicubic-enlarged LR
+    hr = mod_crop(io.read_image(paths[0]), 4)
+    lr = imresize(hr, 0.25)
+    bicubic = imresize(lr, 4)
+    row = evaluation.score(bicubic, hr, 4, lr=lr)
+    p, r, f1 = metrics.edge_scores(canny(bicubic), canny(hr))
+    assert (row["edge_precision"], row["edge_recall"], row["edge_f1"]) == (p, r, f1)
+    assert row["periodic_score"] == metrics.periodic_artifact_score(bicubic, hr, 4)
+    # a model with an edge generator is scored on its predicted edges
+    model = EdgeInformedSR(scale=4, preset="tiny")
+    assert evaluation._edge_predictor(model.super_resolve) == model.predict_edges
+    assert evaluation._edge_predictor(functools.partial(model.super_resolve, ensemble=True)) == model.predict_edges
+    assert evaluation._edge_predictor(lambda lr: lr) is None
+    edges = np.zeros(hr.shape[:2], np.float32)
+    assert evaluation.score(bicubic, hr, 4, edges=edges)["edge_recall"] == 0.0
+
+
 def test_realistic_degradation_writes_fixed_lrs_that_lr_dir_reuses(hr_dir, tmp_path):
     paths, _ = evaluation.resolve_images(hr_dir=hr_dir)
     first = evaluation.evaluate(paths[:2], scales=[4], methods=["bicubic"], output_dir=tmp_path / "a",

@@ -214,3 +214,45 @@ def test_resnet50_distance_random_weights(photo):
     small = photo[:64, :64]
     assert dist.features(small).shape == (1, 2048)
     assert dist(small, small) == 0.0 and dist(small, small[::-1]) > 0
+
+
+# ----------------------------------------------------------------------------- periodic artefacts, edges
+@pytest.mark.parametrize("scale", [4, 8])
+def test_periodic_score_finds_a_period_s_grid_and_not_bicubic(scale):
+    from skinsr_tf.data.resize import imresize, mod_crop
+
+    hr = mod_crop(data.chelsea(), scale)  # lossless photograph
+    yy, xx = np.mgrid[: hr.shape[0], : hr.shape[1]]
+    grid = ((yy % scale == 0) | (xx % scale == 0)).astype(np.float64)[..., None]
+    stamped = np.clip(hr + 3.0 * grid, 0, 255).astype(np.uint8)  # 3 grey levels, hard to see
+    bicubic = imresize(imresize(hr, 1 / scale), scale)
+    assert metrics.periodic_artifact_score(hr, hr, scale) == pytest.approx(1.0)
+    assert metrics.periodic_artifact_score(stamped, hr, scale) > 3.0
+    assert 0.5 < metrics.periodic_artifact_score(bicubic, hr, scale) < 1.6
+    # a grid of another period is not what the score looks for
+    odd = np.clip(hr + 3.0 * ((yy % (scale + 1) == 0) | (xx % (scale + 1) == 0))[..., None], 0, 255)
+    assert metrics.periodic_artifact_score(odd.astype(np.uint8), hr, scale) < 1.6
+
+
+def test_periodic_energy_batch_and_bad_input():
+    hr = data.chelsea()[:64, :64]
+    single = metrics.periodic_energy(hr, 4)
+    assert metrics.periodic_energy(np.stack([hr, hr]), 4) == pytest.approx([single, single])
+    with pytest.raises(ValueError, match="too small for scale 8"):
+        metrics.periodic_energy(hr[:24, :24], 8)
+    with pytest.raises(ValueError, match="scale must be >= 2"):
+        metrics.periodic_energy(hr, 1)
+
+
+def test_edge_scores():
+    ref = np.zeros((8, 8))
+    ref[2, :] = 1  # 8 edge pixels
+    pred = np.zeros((8, 8))
+    pred[2, :4] = 0.9  # 4 right
+    pred[5, :4] = 0.7  # 4 wrong
+    pred[6, :] = 0.4  # below the threshold
+    p, r, f1 = metrics.edge_scores(pred, ref)
+    assert (p, r, f1) == pytest.approx((0.5, 0.5, 0.5))
+    assert metrics.edge_scores(np.zeros((8, 8)), ref) == (0.0, 0.0, 0.0)
+    with pytest.raises(ValueError, match="shapes differ"):
+        metrics.edge_scores(pred[:4], ref)

@@ -23,6 +23,7 @@ import keras
 import tensorflow as tf
 
 from ..data.edges import canny_tf, dilate_lr, nearest_upsample
+from ..data.resize import tf_imresize
 from ..networks.discriminator import build_patch_discriminator
 from ..networks.edgeconnect import build_edgeconnect_generator
 from ..networks.presets import get_preset
@@ -32,6 +33,8 @@ from .common import TrainableSRModel, edgeconnect_lr_geometry, make_perceptual, 
 from .keras_compat import set_untracked
 
 STAGES = ("edge", "sr", "joint")
+SR_INPUTS = ("dilated", "bicubic")
+EDGE_INPUTS = ("nearest", "bicubic")
 
 
 @keras.saving.register_keras_serializable(package="skinsr_tf")
@@ -46,6 +49,9 @@ class EdgeInformedSR(TrainableSRModel):
         edge_bce_weight: weight of a binary cross-entropy between generated and HR Canny edges
             (0 in the report; a small weight makes the edge generator useful after hundreds of
             steps instead of tens of thousands, which is what the shipped CPU-trained weights use).
+        edge_bce_pos_weight: weight of the edge pixels in that BCE (1: plain BCE). Edges are a
+            few percent of the pixels, and plain BCE rewards an empty map; about the inverse
+            edge density (~30) balances the classes.
         residual: read the SR generator's output as 0.5 + a correction to bicubic (see
             `TrainableSRModel.add_residual`); the report's model has it off.
         l1_weight, adv_weight, content_weight, style_weight: SR generator loss weights
@@ -55,6 +61,13 @@ class EdgeInformedSR(TrainableSRModel):
         perceptual_weights: VGG19 weights for content/style: None (backbone resolution: user file,
             keras cache, logged offline substitute), a file path, or "random" (tests only).
         canny_sigma: Gaussian sigma of the Canny detector (2, the report's).
+        sr_input: the SR generator's RGB input: "dilated" (the report's: the LR zero-stuffed to
+            HR size, one pixel in s*s non-zero, a period-s pattern the generator has to undo) or
+            "bicubic" (the MATLAB-bicubic enlarged LR: nothing periodic goes in). Weights trained
+            with one do not fit the other.
+        edge_input: the edge generator's input: "nearest" (the report's: nearest-enlarged LR and
+            nearest-enlarged Canny of the LR, blocky at period s) or "bicubic" (the bicubic-enlarged
+            LR and its Canny, i.e. the baseline edge map, which the generator then refines).
     Optimiser (compile): Adam lr 1e-3, betas (0.9, 0.99) (the report); the reference code's
     lr 1e-4, betas (0, 0.9) via `compile(learning_rate=1e-4, beta_1=0.0, beta_2=0.9)`.
     """
@@ -74,6 +87,7 @@ class EdgeInformedSR(TrainableSRModel):
         edge_adv_weight=1.0,
         fm_weight=10.0,
         edge_bce_weight=0.0,
+        edge_bce_pos_weight=1.0,
         l1_weight=1.0,
         adv_weight=1.0,
         content_weight=0.1,
@@ -81,6 +95,8 @@ class EdgeInformedSR(TrainableSRModel):
         orientation_weight=0.0,
         perceptual_weights=None,
         canny_sigma=2.0,
+        sr_input="dilated",
+        edge_input="nearest",
         **kwargs,
     ):
         super().__init__(scale=scale, preset=preset, **kwargs)
@@ -88,11 +104,18 @@ class EdgeInformedSR(TrainableSRModel):
             raise ValueError(f"EdgeInformedSR: stage must be one of {STAGES}, got {stage!r}")
         if gan_loss not in GAN_KINDS:
             raise ValueError(f"EdgeInformedSR: gan_loss must be one of {GAN_KINDS}, got {gan_loss!r}")
+        if sr_input not in SR_INPUTS:
+            raise ValueError(f"EdgeInformedSR: sr_input must be one of {SR_INPUTS}, got {sr_input!r}")
+        self.sr_input = sr_input
+        if edge_input not in EDGE_INPUTS:
+            raise ValueError(f"EdgeInformedSR: edge_input must be one of {EDGE_INPUTS}, got {edge_input!r}")
+        self.edge_input = edge_input
         self.stage = stage
         self.gan_loss = gan_loss
         self.edge_adv_weight = float(edge_adv_weight)
         self.fm_weight = float(fm_weight)
         self.edge_bce_weight = float(edge_bce_weight)
+        self.edge_bce_pos_weight = float(edge_bce_pos_weight)
         self.l1_weight = float(l1_weight)
         self.adv_weight = float(adv_weight)
         self.content_weight = float(content_weight)
@@ -111,6 +134,7 @@ class EdgeInformedSR(TrainableSRModel):
         if stage == "edge":
             self._track("edge_g_adv", "edge_g_fm", "edge_g_loss", "edge_d_loss")
             self._track("edge_l1", "edge_precision", "edge_recall", "edge_f1")
+            self._track("baseline_precision", "baseline_recall", "baseline_f1")
             self.monitor = ("val_edge_f1", "max")
             self.loss_metric = "edge_g_loss"
         else:
@@ -128,6 +152,7 @@ class EdgeInformedSR(TrainableSRModel):
             "edge_adv_weight": self.edge_adv_weight,
             "fm_weight": self.fm_weight,
             "edge_bce_weight": self.edge_bce_weight,
+            "edge_bce_pos_weight": self.edge_bce_pos_weight,
             "l1_weight": self.l1_weight,
             "adv_weight": self.adv_weight,
             "content_weight": self.content_weight,
@@ -135,6 +160,8 @@ class EdgeInformedSR(TrainableSRModel):
             "orientation_weight": self.orientation_weight,
             "perceptual_weights": self.perceptual_weights,
             "canny_sigma": self.canny_sigma,
+            "sr_input": self.sr_input,
+            "edge_input": self.edge_input,
         }
 
     @property
@@ -165,13 +192,25 @@ class EdgeInformedSR(TrainableSRModel):
         s = self.scale
         if self.stage == "sr":
             return canny_tf(nearest_upsample(lr, s), sigma=self.canny_sigma)
-        if lr_edge is None:
-            lr_edge = canny_tf(lr, sigma=self.canny_sigma)
-        x = tf.concat([nearest_upsample(lr, s), nearest_upsample(lr_edge, s)], axis=-1)
+        x = self.edge_generator_input(lr, lr_edge)
         return self.edge_generator(x, training=training)
 
+    def edge_generator_input(self, lr, lr_edge=None):
+        """[enlarged LR RGB, enlarged-LR edges] at HR size, as `edge_input` says."""
+        s = self.scale
+        if self.edge_input == "bicubic":
+            big = tf.clip_by_value(tf_imresize(lr, s), 0.0, 1.0)
+            return tf.concat([big, canny_tf(big, sigma=self.canny_sigma)], axis=-1)
+        if lr_edge is None:
+            lr_edge = canny_tf(lr, sigma=self.canny_sigma)
+        return tf.concat([nearest_upsample(lr, s), nearest_upsample(lr_edge, s)], axis=-1)
+
+    def sr_rgb_input(self, lr):
+        """The SR generator's RGB input at HR size: zero-stuffed LR or bicubic-enlarged LR."""
+        return dilate_lr(lr, self.scale) if self.sr_input == "dilated" else tf_imresize(lr, self.scale)
+
     def _super_resolve_with_edges(self, lr, hr_edge, training=False):
-        x = tf.concat([dilate_lr(lr, self.scale), tf.cast(hr_edge, lr.dtype)], axis=-1)
+        x = tf.concat([self.sr_rgb_input(lr), tf.cast(hr_edge, lr.dtype)], axis=-1)
         return self.add_residual(self.sr_generator(x, training=training), lr)
 
     def call(self, lr, training=False):
@@ -179,6 +218,27 @@ class EdgeInformedSR(TrainableSRModel):
         padded, h, w = pad_to_multiple(lr, *edgeconnect_lr_geometry(self.scale))
         sr = self._super_resolve_with_edges(padded, self.predict_hr_edges(padded))
         return sr[:, : h * self.scale, : w * self.scale, :]
+
+    def _edges_call(self, lr):
+        """HR edge map of an LR batch of any size, as 3 equal channels (the tiling sums RGB)."""
+        lr = tf.cast(lr, tf.float32)
+        padded, h, w = pad_to_multiple(lr, *edgeconnect_lr_geometry(self.scale))
+        edges = self.predict_hr_edges(padded)[:, : h * self.scale, : w * self.scale, :]
+        return tf.tile(tf.cast(edges, tf.float32), [1, 1, 1, 3])
+
+    def predict_edges(self, image, tile_size=None, tile_overlap=None, batch_size=None):
+        """HR edge probability map (float32 (H*s, W*s) in [0, 1]) of an LR image of any size:
+        the edge generator's output (Canny of the nearest-enlarged LR for stage "sr"), tiled and
+        blended exactly as `super_resolve` (same arguments)."""
+        import numpy as np
+
+        lr = self._read(image).astype(np.float32) / 255.0
+        saved, self._predict_fn = self._predict_fn, tf.function(self._edges_call, reduce_retracing=True)
+        try:
+            out = self._sr_float(lr, tile_size, tile_overlap, batch_size)
+        finally:
+            self._predict_fn = saved
+        return np.clip(out[..., 0], 0.0, 1.0).astype(np.float32)
 
     # --- training -------------------------------------------------------------------------
     def _d_outputs(self, disc, real, fake, training=True):
@@ -208,8 +268,7 @@ class EdgeInformedSR(TrainableSRModel):
             g_fm = feature_matching_loss(real_acts, fake_acts)
             g_loss = self.edge_adv_weight * g_adv + self.fm_weight * g_fm
             if self.edge_bce_weight:
-                bce = keras.losses.binary_crossentropy(hr_edge, fake_edge, axis=-1)
-                g_loss += self.edge_bce_weight * tf.reduce_mean(bce)
+                g_loss += self.edge_bce_weight * weighted_bce(hr_edge, fake_edge, self.edge_bce_pos_weight)
         self.apply_loss("edge_d", d_tape, d_loss, d_vars)
         self.apply_loss("edge_g", g_tape, g_loss, g_vars)
         return self._log(
@@ -252,12 +311,33 @@ class EdgeInformedSR(TrainableSRModel):
             return super().test_step(data)
         fake = self.predict_hr_edges(data["lr"], data.get("lr_edge"), training=False)
         real = data["hr_edge"]
-        pred = tf.cast(fake > 0.5, tf.float32)
-        tp = tf.reduce_sum(pred * real)
-        precision = tp / tf.maximum(tf.reduce_sum(pred), 1.0)
-        recall = tp / tf.maximum(tf.reduce_sum(real), 1.0)
-        f1 = 2 * precision * recall / tf.maximum(precision + recall, 1e-8)
+        precision, recall, f1 = edge_prf(fake, real)
+        # The baseline the edge generator must beat: Canny of the bicubic-enlarged LR.
+        baseline = canny_tf(tf.clip_by_value(tf_imresize(data["lr"], self.scale), 0.0, 1.0),
+                            sigma=self.canny_sigma)
+        b_precision, b_recall, b_f1 = edge_prf(baseline, real)
         return self._log(
             {"edge_l1": tf.reduce_mean(tf.abs(fake - real)), "edge_precision": precision,
-             "edge_recall": recall, "edge_f1": f1}
+             "edge_recall": recall, "edge_f1": f1, "baseline_precision": b_precision,
+             "baseline_recall": b_recall, "baseline_f1": b_f1}
         )
+
+
+def weighted_bce(target, prob, pos_weight=1.0):
+    """Mean binary cross-entropy with the positive (edge) pixels weighted by ``pos_weight``;
+    equals Keras' ``binary_crossentropy`` for ``pos_weight=1``."""
+    eps = keras.backend.epsilon()
+    p = tf.clip_by_value(tf.cast(prob, tf.float32), eps, 1.0 - eps)
+    t = tf.cast(target, tf.float32)
+    return -tf.reduce_mean(pos_weight * t * tf.math.log(p) + (1.0 - t) * tf.math.log(1.0 - p))
+
+
+def edge_prf(edges, reference):
+    """Batch precision, recall, F1 of ``edges > 0.5`` against the binary ``reference`` (TF ops;
+    the same definition as :func:`skinsr_tf.metrics.edge_scores`)."""
+    pred = tf.cast(edges > 0.5, tf.float32)
+    tp = tf.reduce_sum(pred * reference)
+    precision = tp / tf.maximum(tf.reduce_sum(pred), 1.0)
+    recall = tp / tf.maximum(tf.reduce_sum(reference), 1.0)
+    f1 = 2 * precision * recall / tf.maximum(precision + recall, 1e-8)
+    return precision, recall, f1

@@ -113,7 +113,9 @@ class UNetSR(_PixelGradientSR):
 
     Args: scale (2, 4, 8), preset ("full": 64 base channels), pixel_loss ("l1" | "mse"),
     gradient_loss ("central" | "sobel" | None), lambda_pixel, lambda_gradient, orientation_weight
-    (orientation-coherence loss; 0 = off, the report's setting).
+    (orientation-coherence loss; 0 = off, the report's setting), upsample ("transpose":
+    conv-transpose 2x2 s2, Lu & Chen's and the shipped weights'; "resize": nearest x2 + conv 3x3,
+    no checkerboard, see :mod:`skinsr_tf.networks.unet`).
     Optimiser (compile): Adam lr 1e-3, betas (0.9, 0.99).
     """
 
@@ -121,8 +123,15 @@ class UNetSR(_PixelGradientSR):
     family = "unet"
     input_multiple = unet_net.INPUT_MULTIPLE
 
+    def __init__(self, scale=4, preset="full", upsample="transpose", **kwargs):
+        self.upsample = upsample
+        super().__init__(scale=scale, preset=preset, **kwargs)
+
     def _build_network(self, preset_kwargs):
-        return unet_net.build_unet(self.scale, name="unet", **preset_kwargs)
+        return unet_net.build_unet(self.scale, name="unet", upsample=self.upsample, **preset_kwargs)
+
+    def get_config(self):
+        return {**super().get_config(), "upsample": self.upsample}
 
 
 @keras.saving.register_keras_serializable(package="skinsr_tf")
@@ -130,21 +139,24 @@ class UNetPlusPlusSR(_PixelGradientSR):
     """U-Net++ (nested dense skips, half the U-Net's channels); optional deep supervision.
 
     With `deep_supervision` the loss is averaged over the four nested outputs; inference uses
-    the deepest. Other args as `UNetSR`.
+    the deepest. Other args (`upsample` too) as `UNetSR`.
     """
 
     model_name = "unetpp"
     family = "unetpp"
     input_multiple = unetpp_net.INPUT_MULTIPLE
 
-    def __init__(self, scale=4, preset="full", deep_supervision=False, **kwargs):
+    def __init__(self, scale=4, preset="full", deep_supervision=False, upsample="transpose", **kwargs):
         self.deep_supervision = bool(deep_supervision)
+        self.upsample = upsample
         super().__init__(scale=scale, preset=preset, **kwargs)
 
     def _build_network(self, preset_kwargs):
         return unetpp_net.build_unetpp(
-            self.scale, deep_supervision=self.deep_supervision, name="unetpp", **preset_kwargs
+            self.scale, deep_supervision=self.deep_supervision, name="unetpp",
+            upsample=self.upsample, **preset_kwargs
         )
 
     def get_config(self):
-        return {**super().get_config(), "deep_supervision": self.deep_supervision}
+        return {**super().get_config(), "deep_supervision": self.deep_supervision,
+                "upsample": self.upsample}

@@ -9,6 +9,10 @@ Input: the LR image (N, h, w, 3). Every block is one conv 3x3 + ReLU (no batch n
   blocks through the early HR skips up to scale*h; 1x1 conv -> 3, sigmoid.
 h and w must be multiples of ``INPUT_MULTIPLE`` (16 = 2**depth); the model classes pad.
 Kernels use He-normal initialisation (ReLU network).
+``upsample="resize"`` replaces every conv-transpose 2x2 s2 by nearest-neighbour x2 enlargement
+and a conv 3x3 (Odena et al. 2016, "Deconvolution and checkerboard artifacts"): a 2x2 s2
+transposed conv gives each of the 4 output phases its own kernel tap, so any difference between
+the taps is a period-2 pattern, and the chain of log2(scale) of them a period-scale grid.
 """
 
 import math
@@ -17,6 +21,7 @@ import keras
 from keras import layers
 
 INPUT_MULTIPLE = 16
+UPSAMPLE_MODES = ("transpose", "resize")
 
 
 def check_scale(scale, who):
@@ -34,8 +39,17 @@ def conv_relu(filters, kernel_size=3, name=None):
     )
 
 
-def up_conv(filters, activation=None, name=None):
-    """Conv-transpose 2x2 stride 2 (exact x2 enlargement)."""
+def up_conv(filters, activation=None, name=None, mode="transpose"):
+    """Exact x2 enlargement: conv-transpose 2x2 stride 2, or (``mode="resize"``) nearest x2 then
+    conv 3x3, which paints no period-2 pattern of its own."""
+    if mode == "resize":
+        return keras.Sequential([
+            layers.UpSampling2D(2, interpolation="nearest", name=f"{name}_nearest"),
+            layers.Conv2D(filters, 3, padding="same", activation=activation,
+                          kernel_initializer="he_normal", name=f"{name}_conv"),
+        ], name=name)
+    if mode not in UPSAMPLE_MODES:
+        raise ValueError(f"upsample must be one of {UPSAMPLE_MODES}, got {mode!r}")
     return layers.Conv2DTranspose(
         filters, 2, strides=2, activation=activation,
         kernel_initializer="he_normal", name=name,
@@ -47,9 +61,11 @@ def level_channels(base_channels, depth):
     return [base_channels * min(2**i, 8) for i in range(depth + 1)]
 
 
-def build_unet(scale, base_channels=64, depth=4, name=None, input_size=None):
+def build_unet(scale, base_channels=64, depth=4, name=None, input_size=None, upsample="transpose"):
     """Functional modified U-Net: (N, h, w, 3) -> (N, scale*h, scale*w, 3) in [0, 1]."""
     n_up = check_scale(scale, "build_unet")
+    if upsample not in UPSAMPLE_MODES:
+        raise ValueError(f"build_unet: upsample must be one of {UPSAMPLE_MODES}, got {upsample!r}")
     ch = level_channels(base_channels, depth)
     size = (None, None) if input_size is None else tuple(input_size)
     inputs = layers.Input(shape=(*size, 3), name="lr")
@@ -59,18 +75,18 @@ def build_unet(scale, base_channels=64, depth=4, name=None, input_size=None):
     hr_skips = []
     y = x
     for k in range(1, n_up + 1):
-        y = up_conv(ch[0], activation="relu", name=f"early_up{k}")(y)
+        y = up_conv(ch[0], activation="relu", name=f"early_up{k}", mode=upsample)(y)
         hr_skips.append(y)
     for i in range(1, depth + 1):
         x = layers.MaxPooling2D(2, name=f"pool{i}")(x)
         x = conv_relu(ch[i], name=f"enc{i}")(x)
         skips.append(x)
     for i in range(depth - 1, -1, -1):
-        x = up_conv(ch[i], name=f"dec{i}_up")(x)
+        x = up_conv(ch[i], name=f"dec{i}_up", mode=upsample)(x)
         x = layers.Concatenate(name=f"dec{i}_concat")([x, skips[i]])
         x = conv_relu(ch[i], name=f"dec{i}")(x)
     for k, skip in enumerate(hr_skips, start=1):
-        x = up_conv(ch[0], name=f"hr{k}_up")(x)
+        x = up_conv(ch[0], name=f"hr{k}_up", mode=upsample)(x)
         x = layers.Concatenate(name=f"hr{k}_concat")([x, skip])
         x = conv_relu(ch[0], name=f"hr{k}")(x)
     outputs = layers.Conv2D(3, 1, activation="sigmoid", name="out", dtype="float32")(x)

@@ -14,7 +14,7 @@ X(0, depth)'s. h and w must be multiples of ``INPUT_MULTIPLE`` (16); the model c
 import keras
 from keras import layers
 
-from .unet import check_scale, conv_relu, level_channels, up_conv
+from .unet import UPSAMPLE_MODES, check_scale, conv_relu, level_channels, up_conv
 
 INPUT_MULTIPLE = 16
 
@@ -32,10 +32,14 @@ class _Block:
 
 
 def build_unetpp(
-    scale, base_channels=32, deep_supervision=False, depth=4, name=None, input_size=None
+    scale, base_channels=32, deep_supervision=False, depth=4, name=None, input_size=None,
+    upsample="transpose",
 ):
-    """Functional U-Net++: (N, h, w, 3) -> (N, scale*h, scale*w, 3) in [0, 1] (or a list)."""
+    """Functional U-Net++: (N, h, w, 3) -> (N, scale*h, scale*w, 3) in [0, 1] (or a list).
+    ``upsample``: "transpose" or "resize", as :func:`skinsr_tf.networks.unet.build_unet`."""
     n_up = check_scale(scale, "build_unetpp")
+    if upsample not in UPSAMPLE_MODES:
+        raise ValueError(f"build_unetpp: upsample must be one of {UPSAMPLE_MODES}, got {upsample!r}")
     ch = level_channels(base_channels, depth)
     size = (None, None) if input_size is None else tuple(input_size)
     inputs = layers.Input(shape=(*size, 3), name="lr")
@@ -46,16 +50,16 @@ def build_unetpp(
         X[(i, 0)] = _Block(ch[i], f"x{i}_0")(pooled)
     for j in range(1, depth + 1):
         for i in range(0, depth - j + 1):
-            up = up_conv(ch[i], name=f"x{i}_{j}_up")(X[(i + 1, j - 1)])
+            up = up_conv(ch[i], name=f"x{i}_{j}_up", mode=upsample)(X[(i + 1, j - 1)])
             cat = layers.Concatenate(name=f"x{i}_{j}_concat")([X[(i, k)] for k in range(j)] + [up])
             X[(i, j)] = _Block(ch[i], f"x{i}_{j}")(cat)
 
     hr_skips = []
     y = X[(0, 0)]
     for k in range(1, n_up + 1):
-        y = up_conv(ch[0], activation="relu", name=f"early_up{k}")(y)
+        y = up_conv(ch[0], activation="relu", name=f"early_up{k}", mode=upsample)(y)
         hr_skips.append(y)
-    head_ups = [up_conv(ch[0], name=f"hr{k}_up") for k in range(1, n_up + 1)]
+    head_ups = [up_conv(ch[0], name=f"hr{k}_up", mode=upsample) for k in range(1, n_up + 1)]
     head_blocks = [_Block(ch[0], f"hr{k}") for k in range(1, n_up + 1)]
     head_out = layers.Conv2D(3, 1, activation="sigmoid", name="out", dtype="float32")
 

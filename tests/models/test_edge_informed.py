@@ -102,3 +102,96 @@ def test_keras_file_round_trip(tmp_path):
     assert (loaded.stage, loaded.gan_loss, loaded.fm_weight) == ("joint", "lsgan", 5.0)
     x = np.random.rand(1, 6, 9, 3).astype(np.float32)
     np.testing.assert_array_equal(model(x).numpy(), loaded(x).numpy())
+
+
+@pytest.mark.parametrize("stage", ["joint", "sr"])
+def test_predict_edges_any_size_tiled_like_super_resolve(stage):
+    from skinsr_tf.data.edges import canny_tf, nearest_upsample
+
+    model = make(stage, 4)
+    lr = (np.random.default_rng(0).random((13, 9, 3)) * 255).astype(np.uint8)
+    edges = model.predict_edges(lr)
+    assert edges.shape == (52, 36) and edges.dtype == np.float32
+    assert 0 <= edges.min() and edges.max() <= 1
+    x = lr[None].astype(np.float32) / 255
+    if stage == "sr":
+        expected = canny_tf(nearest_upsample(x, 4))[0, ..., 0].numpy()
+    else:
+        expected = model._edges_call(x)[0, ..., 0].numpy()
+    np.testing.assert_allclose(edges, expected, atol=1e-5)
+    big = (np.random.default_rng(1).random((40, 40, 3)) * 255).astype(np.uint8)
+    whole, tiled = model.predict_edges(big, tile_size=0), model.predict_edges(big, tile_size=24)
+    assert tiled.shape == whole.shape == (160, 160)
+    assert np.mean(np.abs(tiled - whole)) < 0.05  # blended tiles: the image's own borders differ only
+    # super_resolve still gives the SR image afterwards (the edge function is swapped back)
+    assert model.super_resolve(lr).shape == (52, 36, 3)
+
+
+def test_edge_validation_logs_the_bicubic_canny_baseline():
+    from skinsr_tf import metrics
+    from skinsr_tf.data.edges import canny
+    from skinsr_tf.data.resize import imresize
+
+    edge = make("edge")
+    edge.compile()
+    batch = patch_batch(4, hr_size=64, n=2, edges=True)
+    logs = edge.test_step(batch)
+    assert {"baseline_precision", "baseline_recall", "baseline_f1"} <= set(logs)
+    pred = np.stack([canny(np.clip(imresize(lr, 4), 0, 1)) for lr in batch["lr"]])
+    p, r, f1 = metrics.edge_scores(pred, batch["hr_edge"][..., 0])
+    assert float(logs["baseline_precision"]) == pytest.approx(p, abs=0.05)
+    assert float(logs["baseline_recall"]) == pytest.approx(r, abs=0.05)
+    assert float(logs["baseline_f1"]) == pytest.approx(f1, abs=0.05) and f1 > 0.1
+
+
+def test_sr_input_option_bicubic_instead_of_zero_stuffed():
+    from skinsr_tf.data.resize import tf_imresize
+
+    lr = np.random.default_rng(0).random((1, 8, 8, 3)).astype(np.float32)
+    report = make("joint")
+    assert report.sr_input == "dilated"
+    dilated = report.sr_rgb_input(lr).numpy()
+    assert np.count_nonzero(dilated) <= dilated.size // 16  # one pixel in s*s carries the LR
+    model = make("joint", sr_input="bicubic")
+    np.testing.assert_allclose(model.sr_rgb_input(lr).numpy(), tf_imresize(lr, 4).numpy(), atol=1e-6)
+    assert model(lr).shape == (1, 32, 32, 3)
+    assert EdgeInformedSR.from_config(model.get_config()).sr_input == "bicubic"
+    with pytest.raises(ValueError, match="sr_input must be one of"):
+        make("joint", sr_input="nearest")
+
+
+def test_edge_input_option_feeds_the_baseline_edges():
+    from skinsr_tf.data.edges import canny_tf, nearest_upsample
+    from skinsr_tf.data.resize import tf_imresize
+
+    lr = patch_batch(4, hr_size=64, n=1)["lr"]
+    report = make("edge")
+    assert report.edge_input == "nearest"
+    x = report.edge_generator_input(lr).numpy()
+    np.testing.assert_array_equal(x[..., :3], nearest_upsample(lr, 4).numpy())
+    model = make("edge", edge_input="bicubic")
+    x = model.edge_generator_input(lr).numpy()
+    big = np.clip(tf_imresize(lr, 4).numpy(), 0, 1)
+    np.testing.assert_allclose(x[..., :3], big, atol=1e-6)
+    np.testing.assert_array_equal(x[..., 3:], canny_tf(big).numpy())  # the baseline edge map
+    assert model.predict_edges((lr[0] * 255).astype(np.uint8)).shape == (64, 64)
+    assert EdgeInformedSR.from_config(model.get_config()).edge_input == "bicubic"
+    with pytest.raises(ValueError, match="edge_input must be one of"):
+        make("edge", edge_input="dilated")
+
+
+def test_weighted_bce_matches_keras_and_weights_edges():
+    from skinsr_tf.models.edge_informed import weighted_bce
+
+    rng = np.random.default_rng(0)
+    target = (rng.random((2, 8, 8, 1)) < 0.1).astype(np.float32)
+    prob = rng.random((2, 8, 8, 1)).astype(np.float32)
+    plain = float(tf.reduce_mean(keras.losses.binary_crossentropy(target, prob, axis=-1)))
+    assert float(weighted_bce(target, prob)) == pytest.approx(plain, rel=1e-4)
+    empty = np.full_like(prob, 0.01)  # "no edge anywhere": cheap for plain BCE, not when weighted
+    assert float(weighted_bce(target, empty, 30.0)) > 10 * float(weighted_bce(target, empty))
+    model = make("edge", edge_bce_weight=10.0, edge_bce_pos_weight=30.0)
+    model.compile()
+    logs = model.train_step(patch_batch(4, edges=True))
+    assert np.isfinite(float(logs["edge_g_loss"]))
+    assert EdgeInformedSR.from_config(model.get_config()).edge_bce_pos_weight == 30.0

@@ -1,5 +1,6 @@
 """UNetSR / UNetPlusPlusSR: shapes at x4/x8 (odd sizes), one train step, overfit, .keras round trip."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -65,3 +66,26 @@ def test_keras_file_round_trip(cls, tmp_path):
     assert type(loaded) is cls and loaded.lambda_gradient == 0.3
     x = np.random.rand(1, 9, 6, 3).astype(np.float32)
     np.testing.assert_array_equal(np.array(model(x)), np.array(loaded(x)))
+
+
+@pytest.mark.parametrize("cls", [UNetSR, UNetPlusPlusSR])
+def test_upsample_resize_paints_no_period_grid(cls):
+    """Constant LR in, untrained network: conv-transpose gives each output phase its own kernel
+    tap (a period-s pattern: nearly all of the output's variation); nearest x2 + conv 3x3 leaves
+    only the border effects of the pooled levels, not locked to the period."""
+    lr = np.full((1, 16, 16, 3), 0.5, np.float32)
+
+    def phase_amplitude(model):
+        y = np.asarray(model(lr))[0, 16:-16, 16:-16].mean(axis=-1)
+        return y.reshape(y.shape[0] // 4, 4, y.shape[1] // 4, 4).mean(axis=(0, 2)).std()
+
+    keras.utils.set_random_seed(0)
+    transpose = cls(scale=4, preset="tiny")
+    keras.utils.set_random_seed(0)
+    resize = cls(scale=4, preset="tiny", upsample="resize")
+    assert transpose.upsample == "transpose" and resize.get_config()["upsample"] == "resize"
+    assert phase_amplitude(transpose) > 5e-3  # U-Net: 0.0137 (of 0.0142 standard deviation)
+    assert phase_amplitude(resize) < phase_amplitude(transpose) / 10  # U-Net: 0.0007
+    assert cls.from_config(resize.get_config()).upsample == "resize"
+    with pytest.raises(ValueError, match="upsample must be one of"):
+        cls(scale=4, preset="tiny", upsample="bilinear")
