@@ -14,9 +14,11 @@ from pathlib import Path
 from skinsr_tf import console  # first: quiets TensorFlow unless --verbose
 from absl import flags
 
+from skinsr_tf.catalog import TRAINABLE_MODELS
+
 FLAGS = flags.FLAGS
 flags.DEFINE_string("hr", None, "HR image (default: held-out synthetic skin image, seed 100003)")
-flags.DEFINE_enum("model", "edge_sisr", ["edge_sisr", "spsr", "unet", "unetpp"], "model with shipped weights")
+flags.DEFINE_enum("model", "edge_sisr", TRAINABLE_MODELS, "model with shipped weights")
 flags.DEFINE_integer("scale", 4, "upscaling factor")
 flags.DEFINE_string("output", "outputs/detail_maps.png", "the figure (PNG)")
 flags.DEFINE_integer("dpi", 80, "figure resolution (dots per inch of a 12.5 x 6.6 inch figure)")

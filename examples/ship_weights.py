@@ -1,4 +1,4 @@
-"""Turn a training run into shipped weights: `skinsr_tf/weights/{model}_x{scale}.json` + `.weights.npz`
+"""Turn a training run into shipped weights: `skinsr_tf/weights/{model}_x{scale}.json` + `.shipped.h5`
 (`{model}_x{scale}_{preset}` for a run trained on a `--degradation` other than bicubic, which
 `from_pretrained(scale, degradation=preset)` loads).
 
@@ -22,8 +22,8 @@ flags.DEFINE_string("command", "", "The exact training command(s) (goes into the
 
 def main(argv):
     del argv
-    from skinsr_tf.models.base import save_weights_compact
     from skinsr_tf.models.registry import load_model, resolve_weights
+    from skinsr_tf.runs import SHIPPED_SUFFIX
 
     run = Path(FLAGS.run)
     config = json.loads((run / "config.json").read_text())
@@ -35,7 +35,7 @@ def main(argv):
     if degradation["preset"] != "bicubic":
         stem += f"_{degradation['preset']}"
     out = Path(FLAGS.out_dir)
-    npz = save_weights_compact(model, out / f"{stem}.weights.npz")
+    shipped = model.save_weights(out / f"{stem}{SHIPPED_SUFFIX}", kind="shipped")
     meta = {
         "model": model.model_name,
         "model_kwargs": kwargs,
@@ -48,7 +48,7 @@ def main(argv):
         "not_clinically_validated": True,
     }
     (out / f"{stem}.json").write_text(json.dumps(meta, indent=2) + "\n")
-    print(f"wrote {npz} ({npz.stat().st_size / 1e6:.1f} MB) and {stem}.json")
+    print(f"wrote {shipped} ({shipped.stat().st_size / 1e6:.1f} MB) and {stem}.json")
 
 
 if __name__ == "__main__":

@@ -18,11 +18,13 @@ from pathlib import Path
 from skinsr_tf import console  # first: quiets TensorFlow unless --verbose
 from absl import flags
 
+from skinsr_tf.catalog import MODEL_NAMES
+
 FLAGS = flags.FLAGS
 flags.DEFINE_string("input", None, "LR image (default: the bundled sample)")
 flags.DEFINE_string("hr", None, "HR reference for the figure and PSNR (default: the sample's HR when "
                                 "--input is not given)")
-flags.DEFINE_enum("model", "edge_sisr", ["edge_sisr", "spsr", "unet", "unetpp", "bicubic"], "model")
+flags.DEFINE_enum("model", "edge_sisr", MODEL_NAMES, "model")
 flags.DEFINE_integer("scale", 4, "upscaling factor")
 flags.DEFINE_string("preset", None, "shipped-weights preset (default: whatever is shipped)")
 flags.DEFINE_string("weights", None, "training-run folder or .keras file instead of shipped weights")

@@ -23,8 +23,10 @@ from pathlib import Path
 from skinsr_tf import console  # first: quiets TensorFlow unless --verbose
 from absl import flags
 
+from skinsr_tf.catalog import TRAINABLE_MODELS
+
 _PREDEFINED = set(flags.FLAGS)
-flags.DEFINE_enum("model", "edge_sisr", ["edge_sisr", "spsr", "unet", "unetpp"], "Model to train.")
+flags.DEFINE_enum("model", "edge_sisr", TRAINABLE_MODELS, "Model to train.")
 flags.DEFINE_enum("stage", "joint", ["edge", "sr", "joint"], "edge_sisr training stage.")
 flags.DEFINE_string("edge_weights", None, "edge_sisr joint: trained edge-stage run folder (or a weights file "
                     "in it); only its edge generator is loaded.")
@@ -40,6 +42,12 @@ flags.DEFINE_integer("batch_size", 8, "Global batch size (split across replicas)
 flags.DEFINE_integer("crop", 128, "HR training crop size (pixels).")
 flags.DEFINE_float("lr", None, "Learning rate (default: the model's, 1e-3).")
 flags.DEFINE_list("betas", None, "Adam beta_1,beta_2 (default: the model's; reference code: 0,0.9).")
+flags.DEFINE_enum("lr_schedule", "plateau", ["plateau", "constant"],
+                  "plateau: multiply the lr by --plateau_factor when validation stalls; constant: never change it.")
+flags.DEFINE_float("plateau_factor", 0.1, "lr multiplier at a plateau.")
+flags.DEFINE_integer("plateau_patience", 5, "Epochs without a --plateau_min_delta gain before the lr drops.")
+flags.DEFINE_float("plateau_min_lr", None, "Lowest lr (default: --lr x --plateau_factor, one reduction).")
+flags.DEFINE_float("plateau_min_delta", 1e-3, "Smallest gain of the validation metric that counts.")
 flags.DEFINE_bool("residual", False, "Read the generator output as a correction to bicubic (global residual).")
 flags.DEFINE_float("edge_bce_weight", 0.0, "edge_sisr: BCE weight between generated and HR Canny edges (report: 0).")
 flags.DEFINE_string("model_kwargs", None, 'Extra model arguments as JSON, e.g. \'{"adv_weight": 0.1}\'.')
@@ -54,7 +62,7 @@ flags.DEFINE_integer("seed", 0, "Random seed.")
 flags.DEFINE_enum("degradation", "bicubic", ["bicubic", "realistic", "phone"],
                   "How LR is made from HR: MATLAB bicubic, or the randomised phone-photo chains of skinsr_tf.data.degrade.")
 flags.DEFINE_string("init_weights", None, "Start from these weights: a run folder, a checkpoint, or shipped "
-                    "skinsr_tf/weights/*.weights.npz (edge_sisr: --edge_weights does the same).")
+                    "skinsr_tf/weights/*.shipped.h5 (edge_sisr: --edge_weights does the same).")
 FLAGS = flags.FLAGS
 OUR_FLAGS = sorted(set(FLAGS) - _PREDEFINED)
 
@@ -77,6 +85,9 @@ def main(argv):
         betas=tuple(float(b) for b in FLAGS.betas) if FLAGS.betas else None,
         strategy=FLAGS.strategy, mixed_precision=FLAGS.mixed_precision, jit_compile=FLAGS.jit_compile,
         resume=FLAGS.resume, seed=FLAGS.seed, val_batches=FLAGS.val_batches, degradation=FLAGS.degradation,
+        lr_schedule=FLAGS.lr_schedule, plateau_factor=FLAGS.plateau_factor,
+        plateau_patience=FLAGS.plateau_patience, plateau_min_lr=FLAGS.plateau_min_lr,
+        plateau_min_delta=FLAGS.plateau_min_delta,
         extra_config={"flags": {name: FLAGS[name].value for name in OUR_FLAGS}},
     )
     if FLAGS.model_kwargs:

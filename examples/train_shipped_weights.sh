@@ -57,12 +57,12 @@ fi
 # chain (blur, resize, noise, JPEG, a second round, sinc), same data as before.
 if [[ $what == realistic || $what == all ]]; then
   python examples/train.py --model=unet --preset=small --scale=4 --residual --data_dir=data/shipped/train \
-    --degradation=realistic --init_weights=skinsr_tf/weights/unet_x4.weights.npz --lr=5e-4 \
+    --degradation=realistic --init_weights=skinsr_tf/weights/unet_x4.shipped.h5 --lr=5e-4 \
     --steps=1000 --steps_per_epoch=100 --output_dir=runs/unet_x4_realistic
   python examples/train.py --model=edge_sisr --preset=small --scale=4 --residual --edge_bce_weight=10 --crop=96 \
     --steps_per_epoch=100 --val_batches=4 --stage=joint --lr=1e-4 --data_dir=data/shipped_grey/train --steps=400 \
     --model_kwargs='{"adv_weight": 0.02, "content_weight": 1.0, "style_weight": 50.0, "l1_weight": 5.0}' \
-    --degradation=realistic --edge_weights=skinsr_tf/weights/edge_sisr_x4.weights.npz --output_dir=runs/edge_x4_realistic
+    --degradation=realistic --edge_weights=skinsr_tf/weights/edge_sisr_x4.shipped.h5 --output_dir=runs/edge_x4_realistic
   ship runs/unet_x4_realistic realistic
   ship runs/edge_x4_realistic realistic
 fi

@@ -7,14 +7,10 @@ says which pip command installs it).
 
 __version__ = "0.1.0"
 
-_PUBLIC = {
-    "EdgeInformedSR": "skinsr_tf.models.edge_informed",
-    "SPSR": "skinsr_tf.models.spsr",
-    "UNetSR": "skinsr_tf.models.unet",
-    "UNetPlusPlusSR": "skinsr_tf.models.unet",
-    "Bicubic": "skinsr_tf.models.bicubic",
-    "load_model": "skinsr_tf.models.registry",
-}
+from skinsr_tf.catalog import MODEL_TABLE as _MODEL_TABLE
+
+_PUBLIC = {cls: module for module, cls, _ in _MODEL_TABLE.values()}
+_PUBLIC["load_model"] = "skinsr_tf.models.registry"
 
 __all__ = sorted(_PUBLIC) + ["__version__"]
 

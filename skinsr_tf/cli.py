@@ -10,8 +10,7 @@ import sys
 from pathlib import Path
 
 from skinsr_tf import console
-
-MODEL_NAMES = ("edge_sisr", "spsr", "unet", "unetpp", "bicubic")
+from skinsr_tf.catalog import MODEL_NAMES
 
 
 def build_parser():

@@ -93,7 +93,7 @@ def test_super_resolve_example_names_the_missing_weights(tmp_path):
     env = {**__import__("os").environ, "SKINSR_TF_WEIGHTS_DIR": str(tmp_path)}
     res = subprocess.run([sys.executable, str(script), f"--output_dir={tmp_path}"],
                          capture_output=True, text=True, timeout=120, env=env)
-    assert res.returncode != 0 and "edge_sisr_x4.weights.npz" in res.stderr
+    assert res.returncode != 0 and "edge_sisr_x4.shipped.h5" in res.stderr
 
 
 def test_eval_passes_flags_to_absl(capsys):

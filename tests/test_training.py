@@ -1,8 +1,5 @@
 """Training runner: checkpoints, resume after SIGKILL, NaN guard, LR plateau, distribution."""
 
-import io
-
-
 import csv
 import json
 import os
@@ -20,6 +17,7 @@ import pytest
 import tensorflow as tf
 
 from skinsr_tf import training
+from skinsr_tf.models import weights_file
 from skinsr_tf.models.registry import load_model
 from skinsr_tf.models.unet import UNetSR
 
@@ -58,7 +56,7 @@ def test_checkpoint_round_trip_restores_weights_optimizer_and_step(tmp_path):
     model = UNetSR(scale=4, preset="tiny")
     model.compile()
     model.fit(random_batches(3), epochs=1, verbose=0)
-    path = tmp_path / "ckpt-3.npz"
+    path = tmp_path / "ckpt-3.ckpt.h5"
     training.save_checkpoint(model, path, 3)
     assert not list(tmp_path.glob("*.tmp"))
 
@@ -74,7 +72,7 @@ def test_checkpoint_round_trip_restores_weights_optimizer_and_step(tmp_path):
 
     other = UNetSR(scale=8, preset="tiny")
     other.compile()
-    with pytest.raises(ValueError, match="ckpt-3.npz.*other model flags"):
+    with pytest.raises(ValueError, match=r"ckpt-3.ckpt.h5: does not match UNetSR.*missing 18: model/network/early_up3"):
         training.restore_checkpoint(other, path)
 
 
@@ -85,8 +83,8 @@ def test_nan_guard_stops_and_keeps_last_good_checkpoint(tmp_path):
     model.fit(random_batches(8, nan_at=2), epochs=1, verbose=0, callbacks=[guard])
     assert guard.bad_step == 3
     assert [s for s, _ in training.list_checkpoints(tmp_path)] == [2]
-    with np.load(tmp_path / "ckpt-2.npz") as ckpt:
-        assert all(np.all(np.isfinite(ckpt[k])) for k in ckpt.files if not k.startswith("__"))
+    _, arrays = weights_file.read(tmp_path / "ckpt-2.ckpt.h5")
+    assert arrays and all(np.all(np.isfinite(a)) for a in arrays.values())
     guard.save()  # a late save request after the failure writes nothing
     assert [s for s, _ in training.list_checkpoints(tmp_path)] == [2]
 
@@ -98,9 +96,9 @@ def test_train_raises_clear_error_on_nan(tmp_path, data_dir, monkeypatch):
         dataset, "make_dataset",
         lambda src, split="train", **kw: random_batches(6, nan_at=4 if split == "train" else None).repeat(),
     )
-    with pytest.raises(training.NonFiniteLossError, match=r"step 5.*ckpt-4\.npz"):
+    with pytest.raises(training.NonFiniteLossError, match=r"step 5.*ckpt-4\.ckpt\.h5"):
         training.train("unet", {"scale": 4, "preset": "tiny"}, output_dir=tmp_path, data_dir=data_dir,
-                       steps=10, steps_per_epoch=2, val_batches=1, verbose=0)
+                       steps=10, steps_per_epoch=2, val_batches=1, crop=32, verbose=0)
     assert not (tmp_path / training.FINAL_WEIGHTS).exists()
 
 
@@ -141,36 +139,35 @@ def test_checkpoint_write_failing_midway_keeps_the_previous_one_for_resume(tmp_p
                data_dir=data_dir, steps_per_epoch=2, batch_size=2, crop=32, val_batches=1, verbose=0)
     training.train(steps=2, **run)
     ckpt_dir = tmp_path / training.CHECKPOINT_DIR
-    before = (ckpt_dir / "ckpt-2.npz").read_bytes()
+    before = (ckpt_dir / "ckpt-2.ckpt.h5").read_bytes()
 
-    real_savez = np.savez
+    import h5py
 
-    def savez_then_fail(file, *args, **kwargs):
-        buf = io.BytesIO()
-        real_savez(buf, *args, **kwargs)
-        data = buf.getvalue()[: buf.tell() // 2]
-        if isinstance(file, (str, os.PathLike)):
-            Path(file).write_bytes(data)
-        else:
-            file.write(data)
-        raise OSError(28, "No space left on device (simulated)")
+    real_create = h5py.Group.create_dataset
+    written = []
 
-    monkeypatch.setattr(np, "savez", savez_then_fail)
+    def create_then_fail(self, name, *args, **kwargs):
+        written.append(name)
+        if len(written) > 10:  # part of the file is written
+            raise OSError(28, "No space left on device (simulated)")
+        return real_create(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(h5py.Group, "create_dataset", create_then_fail)
     with pytest.raises(OSError, match="No space left"):
         training.train(steps=4, resume=True, **run)
     monkeypatch.undo()
     assert [s for s, _ in training.list_checkpoints(ckpt_dir)] == [2]
-    assert sorted(p.name for p in ckpt_dir.iterdir()) == ["ckpt-2.npz"]  # no temporary file left
-    assert (ckpt_dir / "ckpt-2.npz").read_bytes() == before
+    assert sorted(p.name for p in ckpt_dir.iterdir()) == ["ckpt-2.ckpt.h5"]  # no temporary file left
+    assert (ckpt_dir / "ckpt-2.ckpt.h5").read_bytes() == before
     model = UNetSR(scale=4, preset="tiny")
     model.compile()
-    assert training.restore_checkpoint(model, ckpt_dir / "ckpt-2.npz") == 2
+    assert training.restore_checkpoint(model, ckpt_dir / "ckpt-2.ckpt.h5") == 2
 
     capsys.readouterr()
     training.train(steps=4, resume=True, **{**run, "verbose": 1})
-    assert f"Resumed from {ckpt_dir / 'ckpt-2.npz'} at step 2" in capsys.readouterr().out
+    assert f"resumed  from {ckpt_dir / 'ckpt-2.ckpt.h5'} at step 2" in capsys.readouterr().out
     assert [s for s, _ in training.list_checkpoints(ckpt_dir)] == [2, 4]
-    assert training.restore_checkpoint(model, ckpt_dir / "ckpt-4.npz") == 4
+    assert training.restore_checkpoint(model, ckpt_dir / "ckpt-4.ckpt.h5") == 4
     assert int(model.optimizer.iterations.numpy()) == 4  # 2 restored + 2 new steps
 
 
@@ -346,3 +343,62 @@ def test_multiworker_two_local_workers_finish(tmp_path, data_dir):
     assert config["num_replicas"] == 2
     assert [s for s, _ in training.list_checkpoints(out / "checkpoints")] == [2, 3]
     assert (out / "final.weights.h5").exists()
+
+
+def test_plateau_state_goes_into_the_checkpoint_and_comes_back(tmp_path):
+    model = UNetSR(scale=4, preset="tiny")
+    model.compile()
+    plateau = training.ReduceLROnPlateau(patience=3)
+    plateau.set_model(model)
+    for epoch, psnr in enumerate([20.0, 21.0, 21.0, 21.0]):
+        plateau.on_epoch_end(epoch, {"val_psnr_y": psnr})
+    guard = training.CheckpointAndGuard(tmp_path, save_every=1, stateful=[plateau])
+    guard.set_model(model)
+    guard.save()
+    again = training.ReduceLROnPlateau(patience=3)
+    fresh = UNetSR(scale=4, preset="tiny")
+    fresh.compile()
+    assert training.restore_checkpoint(fresh, tmp_path / "ckpt-0.ckpt.h5", [again]) == 0
+    assert (again.best, again.wait) == (21.0, 2)
+
+
+@pytest.mark.parametrize("schedule,start_lr,expected", [("plateau", 1e-4, 1e-5), ("plateau", 1e-3, 1e-4),
+                                                        ("constant", 1e-4, 1e-4)])
+def test_the_plateau_acts_whatever_the_starting_lr(tmp_path, schedule, start_lr, expected):
+    """The old fixed floor of 1e-4 never let a run that starts at 1e-4 reduce its lr."""
+    model = UNetSR(scale=4, preset="tiny")
+    model.compile(learning_rate=start_lr)
+    guard = training.CheckpointAndGuard(tmp_path, save_every=10, write=False)
+    callbacks = training.make_callbacks(model, tmp_path, guard, chief=True, strategy=tf.distribute.get_strategy(),
+                                        start_step=0, steps=10, steps_per_epoch=2, lr_schedule=schedule,
+                                        plateau_patience=1, verbose=0)
+    for cb in callbacks:
+        cb.set_model(model)
+    for epoch in range(4):  # a flat validation curve
+        for cb in callbacks:
+            if isinstance(cb, training.ReduceLROnPlateau):
+                cb.on_epoch_end(epoch, {"val_psnr_y": 25.0})
+    assert float(model.optimizer.learning_rate.numpy()) == pytest.approx(expected)
+
+
+def test_train_checks_the_data_once_and_prints_a_summary_and_eta(tmp_path, data_dir, monkeypatch, capsys):
+    from skinsr_tf.data import dataset
+
+    calls = []
+    real = dataset.validate_files
+    monkeypatch.setattr(dataset, "validate_files", lambda paths, **kw: calls.append(len(paths)) or real(paths, **kw))
+    out = tmp_path / "run"
+    training.train("unet", {"scale": 4, "preset": "tiny"}, output_dir=out, data_dir=data_dir, steps=5,
+                   steps_per_epoch=2, batch_size=2, crop=32, val_batches=1, verbose=1,
+                   lr_schedule="constant")
+    printed = capsys.readouterr().out
+    assert len(calls) == 2  # train and dev, once each, though fit ran in two segments
+    manifest = json.loads((out / training.DATA_MANIFEST).read_text())
+    assert len(manifest["train"]) == calls[0] and len(manifest["dev"]) == calls[1]
+    summary = printed[printed.index("Training\n"):]
+    for line in ("  model    unet (UNetSR), preset tiny, x4,", "  steps    5 (3 epochs of up to 2), batch 2, crop 32",
+                 f"  data     {data_dir}: train {calls[0]}, dev {calls[1]} usable images (listed in {out / 'data.json'})",
+                 f"  output   {out.resolve()}"):
+        assert line in summary, line
+    assert "overall: step 2/5 (40%)" in printed and "overall: step 5/5 (100%)" in printed and "ETA" in printed
+    assert json.loads((out / "config.json").read_text())["lr_schedule"] == "constant"

@@ -43,7 +43,7 @@ def test_every_shipped_weights_file_has_a_stated_margin():
     shipped = sorted(p.name[: -len(".json")] for p in default_weights_dir().glob("*.json"))
     assert shipped == sorted([*MARGIN_DB, *REALISTIC])
     for stem in shipped:
-        assert (default_weights_dir() / f"{stem}.weights.npz").is_file()
+        assert (default_weights_dir() / f"{stem}.shipped.h5").is_file()
 
 
 @pytest.mark.parametrize("stem", sorted(MARGIN_DB))

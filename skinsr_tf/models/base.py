@@ -10,16 +10,10 @@ from pathlib import Path
 import keras
 import numpy as np
 
-WEIGHTS_ENV = "SKINSR_TF_WEIGHTS_DIR"
-FLOAT16_MAX = float(np.finfo(np.float16).max)
+from ..runs import SHIPPED_SUFFIX, WEIGHTS_ENV, default_weights_dir, shipped_stems
+from . import weights_file
 
-
-def default_weights_dir():
-    """Folder of shipped weights: `$SKINSR_TF_WEIGHTS_DIR` if set, else `skinsr_tf/weights/`."""
-    env = os.environ.get(WEIGHTS_ENV)
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parent.parent / "weights"
+__all__ = ["SRModel", "WEIGHTS_ENV", "default_weights_dir"]
 
 
 class SRModel(keras.Model):
@@ -35,7 +29,7 @@ class SRModel(keras.Model):
         crops back, and picks tiles that respect both.
       - `max_whole_pixels`: largest output (pixels) processed in one piece when `tile_size=None`.
       - `default_tile_size` / `default_tile_overlap` (LR pixels).
-      - `inference_variables()`: the variables `save_weights_compact` ships (e.g. the generator only).
+      - `inference_variables()`: the variables shipped weights hold (e.g. the generators only).
       - `has_weights = False` for models without learned weights (bicubic).
     """
 
@@ -82,6 +76,20 @@ class SRModel(keras.Model):
     def inference_variables(self):
         """Variables needed for inference (what shipped weights hold)."""
         return list(self.weights)
+
+    def save_weights(self, filepath, overwrite=True, kind="weights"):
+        """Save the variables by name (`skinsr_tf.models.weights_file`); `kind="shipped"`: the
+        inference variables as float16."""
+        if not overwrite and Path(filepath).exists():
+            raise FileExistsError(f"{filepath} exists; pass overwrite=True")
+        return weights_file.save_model_weights(self, filepath, kind)
+
+    def load_weights(self, filepath, skip_mismatch=False, **kwargs):
+        """Load a file of `weights_file`'s format by name (weights, checkpoint or shipped); a file
+        in Keras' own `.weights.h5` layout (older run folders) goes to Keras."""
+        if skip_mismatch or (str(filepath).endswith(".h5") and not weights_file.is_native(filepath)):
+            return super().load_weights(filepath, skip_mismatch=skip_mismatch, **kwargs)
+        weights_file.load_model_weights(self, filepath)
 
     # ------------------------------------------------------------------ inference
     def _round_up(self, n):
@@ -221,7 +229,7 @@ class SRModel(keras.Model):
     @classmethod
     def from_pretrained(cls, scale=4, preset=None, weights_dir=None, degradation=None):
         """Model with the shipped weights `{model_name}_x{scale}[_{degradation}][_{preset}].json` +
-        `.weights.npz` from `weights_dir` (default: `$SKINSR_TF_WEIGHTS_DIR` or `skinsr_tf/weights/`).
+        `.shipped.h5` from `weights_dir` (default: `$SKINSR_TF_WEIGHTS_DIR` or `skinsr_tf/weights/`).
 
         `degradation`: None or "bicubic" for weights trained on MATLAB-bicubic LR; "realistic" for
         weights fine-tuned on `skinsr_tf.data.degrade`'s phone-photo degradations (no fallback to
@@ -234,11 +242,8 @@ class SRModel(keras.Model):
         if cls.model_name == "base":
             raise TypeError("call from_pretrained on a concrete model class, e.g. EdgeInformedSR")
         folder = Path(weights_dir) if weights_dir is not None else default_weights_dir()
-        base = f"{cls.model_name}_x{scale}"
-        if degradation not in (None, "bicubic"):
-            base += f"_{degradation}"
-        stems = [f"{base}_{preset}"] if preset else []
-        stems.append(base)
+        stems = shipped_stems(cls.model_name, scale, preset, degradation)
+        base = stems[-1]
         for stem in stems:
             cfg_path = folder / f"{stem}.json"
             if not cfg_path.is_file():
@@ -253,13 +258,13 @@ class SRModel(keras.Model):
             kwargs["scale"] = scale
             model = cls(**kwargs)
             model.build_for_inference()
-            load_weights_compact(model, folder / f"{stem}.weights.npz")
+            weights_file.load_model_weights(model, folder / f"{stem}{SHIPPED_SUFFIX}")
             return model
         shipped = sorted(p.name[: -len(".json")] for p in folder.glob("*.json")) if folder.is_dir() else []
         want = base + (f" (preset {preset!r})" if preset else "")
         raise FileNotFoundError(
             f"no shipped weights for {want} in {folder} (expected {stems[0]}.json and "
-            f"{stems[0]}.weights.npz); shipped: {', '.join(shipped) if shipped else 'none'}. "
+            f"{stems[0]}{SHIPPED_SUFFIX}); shipped: {', '.join(shipped) if shipped else 'none'}. "
             f"Train one (examples/train.py) and pass its folder with --weights / registry.load_model, "
             f"or set {WEIGHTS_ENV}.")
 
@@ -395,46 +400,3 @@ def _blend_ramp(length, ramp):
         wgt[:ramp] = np.minimum(wgt[:ramp], up)
         wgt[length - ramp :] = np.minimum(wgt[length - ramp :], up[::-1])
     return wgt
-
-
-# ---------------------------------------------------------------------- compact weights
-def save_weights_compact(model, path):
-    """Save `model.inference_variables()` (or `model.weights`) as float16 arrays in an .npz,
-    keyed `{index:04d}/{variable path}` (order is what loading relies on; paths are for people).
-    Arrays whose values do not fit float16 are kept float32."""
-    variables = model.inference_variables() if hasattr(model, "inference_variables") else model.weights
-    if not variables:
-        raise ValueError(f"{type(model).__name__} has no variables: build it (call it once) before saving")
-    arrays = {}
-    for i, v in enumerate(variables):
-        value = np.asarray(v.numpy())
-        if value.dtype.kind == "f" and np.all(np.abs(value) <= FLOAT16_MAX):
-            value = value.astype(np.float16)
-        arrays[f"{i:04d}/{v.path}"] = value
-    from skinsr_tf.data.io import atomic_write
-
-    path = Path(path)
-    with atomic_write(path) as f:  # np.savez would append ".npz" to names ending in ".weights"
-        np.savez_compressed(f, **arrays)
-    return path
-
-
-def load_weights_compact(model, path):
-    """Load weights written by `save_weights_compact` into a built model (cast back to the
-    variables' dtype). Raises a clear error on count or shape mismatches."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"weights file not found: {path}")
-    variables = model.inference_variables() if hasattr(model, "inference_variables") else model.weights
-    with np.load(path, allow_pickle=False) as data:
-        keys = sorted(data.files)
-        if len(keys) != len(variables):
-            raise ValueError(f"{path}: holds {len(keys)} arrays but {type(model).__name__} has "
-                             f"{len(variables)} variables (different model or preset?)")
-        for key, v in zip(keys, variables):
-            value = data[key]
-            if tuple(value.shape) != tuple(v.shape):
-                raise ValueError(f"{path}: array {key} has shape {value.shape}, variable {v.path} "
-                                 f"has {tuple(v.shape)} (different model or preset?)")
-            v.assign(value.astype(keras.backend.standardize_dtype(v.dtype)))
-    return model

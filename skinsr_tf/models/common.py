@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from ..metrics import Y_WEIGHTS
 from .base import SRModel
+from .keras_compat import SkipSymbolicBuild
 
 # How TensorFlow reports a graph XLA cannot compile (an op without an XLA kernel, tf2xla failure).
 XLA_FAILURE = re.compile(r"XLA|tf2xla")
@@ -83,12 +84,25 @@ def make_adam(learning_rate, beta_1, beta_2):
     return opt
 
 
-class TrainableSRModel(SRModel):
+def as_batch(data):
+    """A batch as the models read it: {"lr", "hr", ...}; `(lr, hr)` tuples (what `fit(x, y)` and
+    most tf.data pipelines give) become {"lr": lr, "hr": hr}."""
+    if isinstance(data, dict):
+        return data
+    if isinstance(data, (tuple, list)) and len(data) in (2, 3):  # (x, y) or (x, y, sample_weight)
+        return {"lr": data[0], "hr": data[1]}
+    raise ValueError(f"a batch must be a dict with 'lr' and 'hr' or an (lr, hr) tuple, got {type(data).__name__}")
+
+
+class TrainableSRModel(SkipSymbolicBuild, SRModel):
     """SRModel with several optimisers, distribution-aware loss scaling and PSNR-Y validation.
 
     Subclasses set `default_learning_rate` / `default_betas`, implement `_optimizer_groups()` and
     `train_step`, and may override `test_step` and `monitor` (the validation metric that
-    `skinsr_tf.training.ReduceLROnPlateau` and checkpoint selection watch).
+    `skinsr_tf.training.ReduceLROnPlateau` and checkpoint selection watch). `loss_metric` names
+    the logged value that is the generator's total loss; it is also logged as `loss`, the key
+    Keras' standard callbacks (TerminateOnNaN, ModelCheckpoint, EarlyStopping) read.
+    Their `train_step` / `test_step` receive batches through `as_batch`: dicts or (lr, hr) tuples.
     """
 
     default_learning_rate = 1e-3
@@ -97,13 +111,21 @@ class TrainableSRModel(SRModel):
     residual_networks = ()  # attributes holding the networks whose output `add_residual` reads
     inference_networks = ()  # attributes holding the networks `call` needs (what shipped weights hold)
     needs_edges = False  # whether train batches need "lr_edge"/"hr_edge" (make_dataset(edges=True))
+    loss_metric = "loss"
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name in ("train_step", "test_step"):
+            step = cls.__dict__.get(name)
+            if step is not None and not getattr(step, "takes_any_batch", False):
+                setattr(cls, name, _any_batch(step))
 
     def __init__(self, scale=4, preset="full", residual=False, **kwargs):
         super().__init__(scale=scale, preset=preset, **kwargs)
         self.residual = bool(residual)
         self._trackers = {}
         self.optimizers = {}
-        self._track("psnr_y", "l1")
+        self._track("psnr_y", "l1", "loss")
 
     def get_config(self):
         return {**super().get_config(), "residual": self.residual}
@@ -138,7 +160,10 @@ class TrainableSRModel(SRModel):
         return list(self._trackers.values())
 
     def _log(self, values):
-        """Update the trackers named by `values`' keys; return their running means."""
+        """Update the trackers named by `values`' keys; return their running means.
+        `values[loss_metric]` is logged as `loss` too."""
+        if self.loss_metric in values and "loss" not in values:
+            values = {**values, "loss": values[self.loss_metric]}
         for name, value in values.items():
             self._trackers[name].update_state(value)
         results = {name: self._trackers[name].result() for name in values}
@@ -152,20 +177,35 @@ class TrainableSRModel(SRModel):
         """{optimizer name: list of variables it trains}; the first one is `self.optimizer`."""
         raise NotImplementedError
 
-    def compile(self, learning_rate=None, beta_1=None, beta_2=None, optimizers=None, **kwargs):
+    def compile(self, optimizer=None, learning_rate=None, beta_1=None, beta_2=None, optimizers=None,
+                loss=None, metrics=None, **kwargs):
         """Create one optimiser per group (Adam by default) and build it on its variables.
 
-        Call inside `strategy.scope()` when distributing. `optimizers` may map group names to
-        ready optimiser instances (tests use SGD). `jit_compile` defaults to False (XLA is slower
-        on CPU and fails under MirroredStrategy); a step XLA cannot compile falls back to plain
-        graphs with a warning. Other kwargs go to `keras.Model.compile`.
+        Call inside `strategy.scope()` when distributing. `optimizer` (an instance or a Keras
+        name such as "adam"): the optimiser of a single-group model, as in `keras.Model.compile`.
+        `optimizers` maps group names to ready optimiser instances (several-group models: GANs).
+        `loss` and `metrics` are refused: the models compute their own (set the loss weights in
+        the constructor). `jit_compile` defaults to False (XLA is slower on CPU and fails under
+        MirroredStrategy); a step XLA cannot compile falls back to plain graphs with a warning.
+        Other kwargs go to `keras.Model.compile`.
         """
+        name = type(self).__name__
+        if loss is not None or metrics is not None:
+            raise ValueError(f"{name}.compile: loss= and metrics= are not used: the model computes its own "
+                             "losses and metrics (set the loss weights in the constructor)")
+        groups = self._optimizer_groups()
+        given = dict(optimizers or {})
+        if optimizer is not None:
+            if len(groups) != 1 or given:
+                raise ValueError(f"{name}.compile: optimizer= is for single-optimiser models; {name} has "
+                                 f"the groups {list(groups)}: pass optimizers={{group: optimizer, ...}}")
+            given = {next(iter(groups)): keras.optimizers.get(optimizer)}
         lr = self.default_learning_rate if learning_rate is None else float(learning_rate)
         b1 = self.default_betas[0] if beta_1 is None else float(beta_1)
         b2 = self.default_betas[1] if beta_2 is None else float(beta_2)
         self._compile_args = {"learning_rate": lr, "beta_1": b1, "beta_2": b2}
-        given = dict(optimizers or {})
-        groups = self._optimizer_groups()
+        if optimizer is not None:
+            self._compile_args = {"optimizer": keras.optimizers.serialize(given[next(iter(groups))])}
         unknown = set(given) - set(groups)
         if unknown:
             raise ValueError(f"unknown optimizer groups {sorted(unknown)}; this model has {list(groups)}")
@@ -238,7 +278,8 @@ class TrainableSRModel(SRModel):
 
     # --- evaluation -----------------------------------------------------------------------
     def test_step(self, data):
-        """Validation on {"lr", "hr"} batches: PSNR on Y (crop_border = scale) and L1."""
+        """Validation on {"lr", "hr"} batches or (lr, hr) tuples: PSNR on Y (crop_border = scale) and L1."""
+        data = as_batch(data)
         hr = data["hr"]
         sr = self(data["lr"], training=False)
         return self._log(
@@ -255,17 +296,13 @@ class TrainableSRModel(SRModel):
 
     def load_init_weights(self, path):
         """Start training from the weights of a file or training-run folder."""
-        from .registry import load_weights_into, resolve_weights
+        from ..runs import resolve_weights
 
-        load_weights_into(self, resolve_weights(path))
+        self.load_weights(resolve_weights(path))
 
-    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        # Keras' TF trainer "builds" a distributed model by all-reducing a sample batch, which
-        # MultiWorkerMirroredStrategy cannot do for dict batches. Nothing needs building here:
-        # the networks exist since __init__ and the optimisers since compile().
-        if self.built and self.optimizers and all(o.built for o in self.optimizers.values()):
-            return
-        return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+    def ready_for_training(self):
+        """The networks exist since __init__ and the optimisers since compile(): nothing to build."""
+        return bool(self.built and self.optimizers and all(o.built for o in self.optimizers.values()))
 
     def build_for_training(self):
         """Subclasses build all sub-networks in __init__; mark the wrapper built for Keras.
@@ -277,6 +314,18 @@ class TrainableSRModel(SRModel):
             for name in self.residual_networks:
                 zero_output_conv(getattr(self, name))
         self.built = True
+
+
+def _any_batch(step):
+    """`step` (a train_step / test_step) taking dict or (lr, hr) tuple batches."""
+    import functools
+
+    @functools.wraps(step)
+    def wrapped(self, data):
+        return step(self, as_batch(data))
+
+    wrapped.takes_any_batch = True
+    return wrapped
 
 
 def zero_output_conv(network):

@@ -74,6 +74,7 @@ class EdgeInformedSR(GANSRModel):
     needs_edges = True
     residual_networks = ("sr_generator",)
     inference_networks = ("edge_generator", "sr_generator")
+    loss_metric = "sr_g_loss"
 
     options = {
         **GANSRModel.options,
@@ -99,6 +100,7 @@ class EdgeInformedSR(GANSRModel):
             self._track("edge_l1", "edge_precision", "edge_recall", "edge_f1")
             self._track("baseline_precision", "baseline_recall", "baseline_f1")
             self.monitor = ("val_edge_f1", "max")
+            self.loss_metric = "edge_g_loss"
         else:
             self._track("sr_l1", "sr_adv", "sr_content", "sr_style", "sr_g_loss", "sr_d_loss")
             if self.orientation_weight:
@@ -279,13 +281,8 @@ def edge_prf(edges, reference):
 def _edge_stage_run(path):
     """Whether `path` (a run folder, its final weights or one of its checkpoints) is an edge-stage run."""
     import json
-    from pathlib import Path
 
-    from ..training import CHECKPOINT_DIR, CONFIG_NAME
+    from ..runs import resolve_weights, run_config_path
 
-    path = Path(path)
-    run = path if path.is_dir() else path.parent
-    if not path.is_dir() and run.name == CHECKPOINT_DIR:
-        run = run.parent
-    config = run / CONFIG_NAME
-    return config.is_file() and json.loads(config.read_text()).get("model_kwargs", {}).get("stage") == "edge"
+    config = run_config_path(resolve_weights(path))
+    return config is not None and json.loads(config.read_text()).get("model_kwargs", {}).get("stage") == "edge"

@@ -17,6 +17,7 @@ from ..losses.adversarial import GAN_KINDS, discriminator_loss, generator_loss
 from ..losses.orientation import orientation_coherence_loss
 from ..losses.pixel import l1_loss
 from .common import TrainableSRModel, edgeconnect_lr_geometry, make_perceptual, pad_to_multiple
+from .keras_compat import set_untracked
 
 
 def _keep(value):
@@ -95,7 +96,7 @@ class GANSRModel(TrainableSRModel):
         super().compile(*args, **kwargs)
         if self.needs_perceptual:
             # Kept out of Keras' tracking: not part of the SR model's weights or checkpoints.
-            self.__dict__["_perceptual"] = make_perceptual(self.perceptual_weights)
+            set_untracked(self, "_perceptual", make_perceptual(self.perceptual_weights))
 
     def perceptual_terms(self, sr, hr):
         """(content, style) VGG losses; zeros when the model trains without them."""

@@ -1,19 +1,17 @@
-"""Model names -> classes, and `load_model` for training-run folders and `.keras` files."""
+"""Model names -> classes (the names of `skinsr_tf.catalog`), and `load_model` for training-run
+folders, weights files and `.keras` files."""
 
 import json
 from pathlib import Path
+
+from ..catalog import MODEL_NAMES, MODEL_TABLE
+from ..runs import CONFIG_NAME, is_shipped, resolve_weights, run_config_path, shipped_config_path
 
 
 class _Registry(dict):
     """Name -> class mapping that imports each model module on first access (TF loads lazily)."""
 
-    _where = {
-        "edge_sisr": ("skinsr_tf.models.edge_informed", "EdgeInformedSR"),
-        "spsr": ("skinsr_tf.models.spsr", "SPSR"),
-        "unet": ("skinsr_tf.models.unet", "UNetSR"),
-        "unetpp": ("skinsr_tf.models.unet", "UNetPlusPlusSR"),
-        "bicubic": ("skinsr_tf.models.bicubic", "Bicubic"),
-    }
+    _where = {name: (module, cls) for name, (module, cls, _) in MODEL_TABLE.items()}
 
     def __init__(self):
         super().__init__({name: None for name in self._where})
@@ -44,74 +42,57 @@ MODELS = _Registry()
 
 
 def get_model_class(name):
-    """The model class registered as `name` (edge_sisr, spsr, unet, unetpp, bicubic)."""
+    """The model class registered as `name` (one of `skinsr_tf.catalog.MODEL_NAMES`)."""
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; available models: {', '.join(MODELS)}")
     return MODELS[name]
 
 
-def resolve_weights(path):
-    """The weights file a run folder stands for: final.weights.h5, else its newest checkpoint."""
-    from ..training import CHECKPOINT_DIR, FINAL_WEIGHTS, latest_checkpoint
-
-    path = Path(path)
-    if path.is_file():
-        return path
-    if path.is_dir():
-        if (path / FINAL_WEIGHTS).is_file():
-            return path / FINAL_WEIGHTS
-        latest = latest_checkpoint(path / CHECKPOINT_DIR)
-        if latest is not None:
-            return latest
-        raise FileNotFoundError(f"{path}: no {FINAL_WEIGHTS} and no checkpoint in {CHECKPOINT_DIR}/")
-    raise FileNotFoundError(f"{path}: no such file or folder")
+__all__ = ["MODELS", "MODEL_NAMES", "get_model_class", "load_model", "load_weights_into", "resolve_weights"]
 
 
 def load_weights_into(model, path):
-    """Load `.weights.h5`, a training checkpoint (`.npz`, model part only) or shipped weights
-    (`skinsr_tf/weights/*.weights.npz`: the inference networks only) into a built model."""
-    import numpy as np
-
-    path = Path(path)
-    if path.suffix == ".npz":
-        with np.load(path) as data:
-            keys = sorted(k for k in data.files if k.startswith("model/"))
-            shipped = not keys and any("/" in k and k.split("/", 1)[0].isdigit() for k in data.files)
-        if shipped:
-            from .base import load_weights_compact
-
-            return load_weights_compact(model, path)
-        with np.load(path) as data:
-            if len(keys) != len(model.weights):
-                raise ValueError(f"{path}: holds {len(keys)} model variables, the model has {len(model.weights)}")
-            for key, var in zip(keys, model.weights):
-                var.assign(data[key])
-    else:
-        model.load_weights(str(path))
+    """Load a weights file (final weights, checkpoint or shipped; matched by name) into a built model."""
+    model.load_weights(str(path))
     return model
 
 
+def _model_from_config(config_path):
+    try:
+        config = json.loads(Path(config_path).read_text())
+        name, kwargs = config["model"], dict(config.get("model_kwargs") or {})
+    except (ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"{config_path}: not a valid model config ({e})") from e
+    return get_model_class(name)(**kwargs)
+
+
 def load_model(path):
-    """Rebuild a trained model from a training-run folder (config.json + weights) or a `.keras` file.
+    """Rebuild a trained model from a training-run folder, a weights file or a `.keras` file.
 
     A run folder is what `examples/train.py` writes: config.json {"model": name, "model_kwargs":
-    {...}} and final.weights.h5 (or, if training was cut short, its newest checkpoint).
+    {...}} and final.weights.h5 (or, if training was cut short, its newest checkpoint). A weights
+    file needs its config beside it: a shipped `.shipped.h5` its `.json`, a run's final weights or
+    checkpoint its run's config.json.
     """
     path = Path(path)
     if path.is_file() and path.suffix == ".keras":
         import keras
 
-        get_model_class("edge_sisr"), get_model_class("spsr"), get_model_class("unet")  # register classes
+        for name in MODEL_NAMES:  # register the classes
+            get_model_class(name)
         return keras.saving.load_model(str(path), compile=False)
+    if path.is_file():
+        config_path = shipped_config_path(path) if is_shipped(path) else run_config_path(path)
+        if config_path is None or not config_path.is_file():
+            raise FileNotFoundError(f"{path}: no model config beside it "
+                                    f"({'its .json' if is_shipped(path) else CONFIG_NAME}); pass the run folder")
+        model = _model_from_config(config_path)
+        if is_shipped(path):
+            model.build_for_inference()
+        return load_weights_into(model, path)
     if not path.is_dir():
-        raise FileNotFoundError(f"{path}: expected a training-run folder (with config.json) or a .keras file")
-    config_path = path / "config.json"
+        raise FileNotFoundError(f"{path}: expected a training-run folder (with config.json), a weights file or a .keras file")
+    config_path = path / CONFIG_NAME
     if not config_path.is_file():
         raise FileNotFoundError(f"{path}: no config.json; is this a folder written by examples/train.py?")
-    try:
-        config = json.loads(config_path.read_text())
-        name, kwargs = config["model"], dict(config.get("model_kwargs") or {})
-    except (ValueError, KeyError, TypeError) as e:
-        raise ValueError(f"{config_path}: not a valid training config ({e})") from e
-    model = get_model_class(name)(**kwargs)
-    return load_weights_into(model, resolve_weights(path))
+    return load_weights_into(_model_from_config(config_path), resolve_weights(path))

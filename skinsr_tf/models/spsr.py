@@ -40,6 +40,7 @@ class SPSR(GANSRModel):
     model_name = "spsr"
     residual_networks = inference_networks = ("generator",)
     default_betas = (0.9, 0.999)
+    loss_metric = "g_loss"
 
     options = {
         **GANSRModel.options,

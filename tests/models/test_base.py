@@ -8,7 +8,8 @@ import pytest
 from PIL import Image
 
 from skinsr_tf.models import base
-from skinsr_tf.models.base import SRModel, load_weights_compact, save_weights_compact
+from skinsr_tf.models import weights_file
+from skinsr_tf.models.base import SRModel
 
 
 class TinyINSR(SRModel):
@@ -176,14 +177,14 @@ def test_tile_batch_defaults_to_the_models_and_full_spsr_uses_one(monkeypatch):
     assert (small.default_tile_batch, small.max_whole_pixels) == (4, 1024 * 1024)
 
 
-def test_compact_weights_roundtrip_and_from_pretrained(tmp_path, monkeypatch):
+def test_shipped_weights_roundtrip_and_from_pretrained(tmp_path, monkeypatch):
     model = TinyINSR(scale=2, seed=5).build_for_inference()
-    path = save_weights_compact(model, tmp_path / "tiny_test_x2.weights.npz")
-    with np.load(path) as data:
-        assert all(data[k].dtype == np.float16 for k in data.files)
-        assert len(data.files) == len(model.weights)
+    path = model.save_weights(tmp_path / "tiny_test_x2.shipped.h5", kind="shipped")
+    attrs, arrays = weights_file.read(path)
+    assert attrs["kind"] == "shipped" and all(a.dtype == np.float16 for a in arrays.values())
+    assert len(arrays) == len(model.weights)
     other = TinyINSR(scale=2, seed=9).build_for_inference()
-    load_weights_compact(other, path)
+    other.load_weights(path)
     for a, b in zip(model.weights, other.weights):
         np.testing.assert_allclose(b.numpy(), a.numpy(), atol=1e-3, rtol=1e-3)
         assert b.numpy().dtype == np.float32
@@ -204,7 +205,7 @@ def test_compact_weights_roundtrip_and_from_pretrained(tmp_path, monkeypatch):
         TinyINSR.from_pretrained(scale=2, preset="full")  # the shipped file is the tiny preset
     with pytest.raises(FileNotFoundError, match="tiny_test_x2_realistic"):
         TinyINSR.from_pretrained(scale=2, degradation="realistic")  # no fallback to bicubic weights
-    save_weights_compact(other, tmp_path / "tiny_test_x2_realistic.weights.npz")
+    other.save_weights(tmp_path / "tiny_test_x2_realistic.shipped.h5", kind="shipped")
     (tmp_path / "tiny_test_x2_realistic.json").write_text(json.dumps(
         {"model": "tiny_test", "model_kwargs": {"preset": "tiny", "seed": 1}}))
     realistic = TinyINSR.from_pretrained(scale=2, degradation="realistic")
@@ -213,8 +214,8 @@ def test_compact_weights_roundtrip_and_from_pretrained(tmp_path, monkeypatch):
     wrong = PaddedSR(scale=2)
     wrong.c1 = keras.layers.Conv2D(4, 3, padding="same")
     wrong.build_for_inference()
-    with pytest.raises(ValueError, match="shape"):
-        load_weights_compact(wrong, path)
+    with pytest.raises(ValueError, match="tiny_test_x2.shipped.h5.*model/c1/kernel has shape"):
+        wrong.load_weights(path)
 
 
 def test_export_saved_model_and_tflite_match_keras(tmp_path):

@@ -92,9 +92,9 @@ def test_save_and_reload_after_a_mixed_precision_step(mixed_float16, tmp_path, n
     assert {layer.dtype_policy.name for layer in loaded._flatten_layers()} >= {"mixed_float16"}
     np.testing.assert_array_equal(loaded(batch["lr"]).numpy(), expected)
 
-    training.save_checkpoint(model, tmp_path / "ckpt-1.npz", 1)  # what train() resumes from
+    training.save_checkpoint(model, tmp_path / "ckpt-1.ckpt.h5", 1)  # what train() resumes from
     fresh = tiny(name, kwargs)
-    assert training.restore_checkpoint(fresh, tmp_path / "ckpt-1.npz") == 1
+    assert training.restore_checkpoint(fresh, tmp_path / "ckpt-1.ckpt.h5") == 1
     np.testing.assert_array_equal(fresh(batch["lr"]).numpy(), expected)
     for g, opt in model.optimizers.items():
         restored = fresh.optimizers[g]
@@ -169,3 +169,50 @@ def test_validation_psnr_is_the_evaluation_psnr_with_crop_border_scale():
     want = metrics.psnr_y(sr, batch["hr"], crop_border=4).mean()
     assert abs(logs["psnr_y"] - want) < 1e-3
     assert abs(metrics.psnr_y(sr, batch["hr"]).mean() - want) > 0.01  # the crop is visible here
+
+
+# --- Keras conventions ------------------------------------------------------------------------
+def lr_hr_tuples(n=4, batch=2):
+    data = patch_batch(n=n)
+    return tf.data.Dataset.from_tensor_slices((data["lr"], data["hr"])).batch(batch)
+
+
+def test_compile_with_one_optimizer_then_fit_on_lr_hr_tuples_trains():
+    keras.utils.set_random_seed(0)
+    model = UNetSR(scale=4, preset="tiny")
+    optimizer = keras.optimizers.Adam(1e-3)
+    model.compile(optimizer=optimizer)
+    assert model.optimizers == {"g": optimizer}
+    before = [v.numpy().copy() for v in model.trainable_weights]
+    history = model.fit(lr_hr_tuples(), epochs=3, verbose=0, validation_data=lr_hr_tuples())
+    assert int(optimizer.iterations.numpy()) == 6
+    assert all(np.isfinite(history.history["loss"])) and history.history["loss"][-1] < history.history["loss"][0]
+    assert "val_psnr_y" in history.history
+    assert any(not np.array_equal(b, v.numpy()) for b, v in zip(before, model.trainable_weights))
+    assert model.get_compile_config()["optimizer"]["class_name"] == "Adam"
+
+
+def test_compile_refuses_what_it_would_ignore():
+    with pytest.raises(ValueError, match=r"UNetSR.compile: loss= and metrics= are not used"):
+        UNetSR(scale=4, preset="tiny").compile(optimizer="adam", loss="mse")
+    with pytest.raises(ValueError, match="metrics= are not used"):
+        UNetSR(scale=4, preset="tiny").compile(metrics=["mae"])
+    spsr = get_model_class("spsr")(scale=4, preset="tiny", perceptual_weights="random")
+    with pytest.raises(ValueError, match=r"SPSR has the groups \['g', 'd', 'grad_d'\]: pass optimizers="):
+        spsr.compile(optimizer="adam")
+
+
+@pytest.mark.parametrize("name,kwargs", MODELS + [("edge_sisr", {"stage": "edge"})],
+                         ids=[m[0] for m in MODELS] + ["edge_sisr-edge"])
+def test_every_model_logs_loss_for_keras_standard_callbacks(tmp_path, name, kwargs):
+    model = tiny(name, kwargs)
+    data = tf.data.Dataset.from_tensors(patch_batch(edges=True)).repeat(2)
+    best = tmp_path / "best.weights.h5"
+    callbacks = [keras.callbacks.TerminateOnNaN(),
+                 keras.callbacks.ModelCheckpoint(str(best), monitor="loss", save_best_only=True, save_weights_only=True)]
+    history = model.fit(data, epochs=1, verbose=0, callbacks=callbacks)
+    assert np.isfinite(history.history["loss"][0])
+    fresh = get_model_class(name)(scale=4, preset="tiny", **kwargs)
+    fresh.load_weights(best)
+    x = patch_batch()["lr"]
+    np.testing.assert_array_equal(fresh(x).numpy(), model(x).numpy())

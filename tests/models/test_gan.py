@@ -57,11 +57,13 @@ def test_perceptual_terms_only_when_weighted():
 def test_joint_init_from_an_edge_run_takes_the_edge_generator_only(tmp_path):
     # examples/train.py --edge_weights: an edge-stage run's SR networks are untrained.
     edge = EdgeInformedSR(scale=4, preset="tiny", stage="edge", perceptual_weights="random")
-    (tmp_path / "config.json").write_text(json.dumps({"model": "edge_sisr", "model_kwargs": {"stage": "edge"}}))
-    edge.save_weights(tmp_path / "final.weights.h5")
+    run = tmp_path / "edge_run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"model": "edge_sisr", "model_kwargs": {"stage": "edge"}}))
+    edge.save_weights(run / "final.weights.h5")
     joint = EdgeInformedSR(scale=4, preset="tiny", stage="joint", residual=True, perceptual_weights="random")
     sr_before = [w.numpy() for w in joint.sr_generator.weights]
-    joint.load_init_weights(tmp_path)
+    joint.load_init_weights(run)
     for a, b in zip(edge.edge_generator.weights, joint.edge_generator.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     for a, b in zip(sr_before, joint.sr_generator.weights):  # residual's zeroed output conv kept

@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from skinsr_tf.data.resize import imresize
-from skinsr_tf.models.base import load_weights_compact, save_weights_compact
+from skinsr_tf.models import weights_file
 from skinsr_tf.models.bicubic import bicubic_upscale
 from skinsr_tf.models.edge_informed import EdgeInformedSR
 from skinsr_tf.models.spsr import SPSR
@@ -77,13 +77,12 @@ def test_inference_variables_are_the_generators_and_compact_weights_reload(name,
 
     x = patch_batch(n=1, edges=True)["lr"]
     ref = model(x).numpy()
-    path = save_weights_compact(model, tmp_path / f"{name}.weights.npz")
-    with np.load(path) as data:
-        assert len(data.files) == len(ids)
+    path = model.save_weights(tmp_path / f"{name}.shipped.h5", kind="shipped")
+    assert len(weights_file.read(path)[1]) == len(ids)
     fresh = type(model).from_config(model.get_config())
     fresh.build_for_inference()
     before = np.abs(fresh(x).numpy() - ref).max()
-    load_weights_compact(fresh, path)
+    fresh.load_weights(path)
     after = np.abs(fresh(x).numpy() - ref).max()
     # float16 weights (relative rounding 2^-11 ~ 5e-4) through the tiny generators: measured
     # max output differences 1.7e-4 (unet) .. 8.2e-4 (edge_sisr); a fresh init differs by >= 0.067.

@@ -48,7 +48,7 @@ def test_load_model_falls_back_to_the_newest_checkpoint(tmp_path):
     model.compile()
     run = tmp_path / "run"
     write_run(run, model, "unet", final=False)
-    training.save_checkpoint(model, run / "checkpoints" / "ckpt-7.npz", 7)
+    training.save_checkpoint(model, run / "checkpoints" / "ckpt-7.ckpt.h5", 7)
     x = np.random.rand(1, 4, 4, 3).astype(np.float32)
     np.testing.assert_array_equal(model(x).numpy(), load_model(run)(x).numpy())
 
