@@ -15,7 +15,6 @@ checkpoints/, logs/ (TensorBoard) and final.weights.h5; `skinsr_tf.load_model(ou
 rebuilds the trained model from it alone.
 """
 
-import datetime
 import json
 import sys
 from pathlib import Path
@@ -24,6 +23,7 @@ from skinsr_tf import console  # first: quiets TensorFlow unless --verbose
 from absl import flags
 
 from skinsr_tf.catalog import TRAINABLE_MODELS
+from skinsr_tf.runs import new_run_dir
 
 _PREDEFINED = set(flags.FLAGS)
 flags.DEFINE_enum("model", "edge_sisr", TRAINABLE_MODELS, "Model to train.")
@@ -100,8 +100,7 @@ def main(argv):
     elif FLAGS.resume:
         sys.exit("error: --resume needs --output_dir, the folder of the run to continue")
     else:  # a new folder per run, so the same command works twice
-        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S")
-        output_dir = Path("runs") / f"{FLAGS.model}_x{FLAGS.scale}_{stamp}"
+        output_dir = new_run_dir(FLAGS.model, FLAGS.scale)
     init_weights = FLAGS.init_weights
     try:
         if FLAGS.model == "edge_sisr":

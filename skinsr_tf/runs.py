@@ -10,6 +10,7 @@ File suffixes (the contents are one format, `skinsr_tf.models.weights_file`):
 - `<model>_x<scale>[_<preset>].shipped.h5` + `.json`: shipped inference weights (float16).
 """
 
+import datetime
 import os
 import re
 from pathlib import Path
@@ -21,6 +22,17 @@ CHECKPOINT_SUFFIX = ".ckpt.h5"
 SHIPPED_SUFFIX = ".shipped.h5"
 WEIGHTS_ENV = "SKINSR_TF_WEIGHTS_DIR"
 _CKPT_RE = re.compile(r"^ckpt-(\d+)" + re.escape(CHECKPOINT_SUFFIX) + "$")
+
+
+def new_run_dir(model_name, scale, root="runs", now=None):
+    """A fresh run folder `root/<model>_x<scale>_<UTC timestamp>`, so the same command works twice;
+    a run started in the same second as another gets `-2`, `-3`, ... (the folder is not created)."""
+    stamp = (now or datetime.datetime.now(datetime.timezone.utc)).strftime("%Y%m%d-%H%M%S")
+    base = Path(root) / f"{model_name}_x{scale}_{stamp}"
+    path, n = base, 2
+    while path.exists():
+        path, n = base.with_name(f"{base.name}-{n}"), n + 1
+    return path
 
 
 def checkpoint_path(directory, step):

@@ -1,5 +1,6 @@
 """Run-folder knowledge (skinsr_tf.runs), and the cycle it breaks: models never import training."""
 
+import datetime
 import subprocess
 import sys
 from pathlib import Path
@@ -42,3 +43,15 @@ def test_models_import_nothing_from_training():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO,
                          timeout=300).stdout
     assert "skinsr_tf.models.weights_file" in out and "skinsr_tf.training" not in out
+
+
+def test_default_run_folders_never_collide_even_within_one_second(tmp_path):
+    now = datetime.datetime(2026, 11, 30, 6, 1, 2, tzinfo=datetime.timezone.utc)
+    first = runs.new_run_dir("unetpp", 4, root=tmp_path, now=now)
+    assert first == tmp_path / "unetpp_x4_20261130-060102" and not first.exists()
+    first.mkdir()
+    second = runs.new_run_dir("unetpp", 4, root=tmp_path, now=now)
+    assert second == tmp_path / "unetpp_x4_20261130-060102-2"
+    second.mkdir()
+    assert runs.new_run_dir("unetpp", 4, root=tmp_path, now=now).name.endswith("-3")
+    assert runs.new_run_dir("unetpp", 8, root=tmp_path, now=now).name == "unetpp_x8_20261130-060102"
