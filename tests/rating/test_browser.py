@@ -17,6 +17,17 @@ METHODS = {"QUETZALSR": 0.0, "OCELOTNET": 1.2, "TAPIRCUBIC": 2.5}  # name -> blu
 SHOTS = Path("/tmp")
 
 
+def _wait_loaded(page, selector, timeout_s=10.0):
+    """Wait until the <img> at `selector` has decoded. Polled from Python: `page.wait_for_function`
+    with a string predicate evaluates it with eval(), which the app's CSP (script-src 'self') refuses
+    whenever the first check comes too early."""
+    for _ in range(int(timeout_s / 0.1)):
+        if page.evaluate(f"document.querySelector({selector!r}).naturalWidth") > 0:
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"{selector} did not load in {timeout_s} s")
+
+
 def _lesion(seed, size=128):
     """A small skin-like picture (skin tone, a brown irregular blob, texture) for realistic screenshots."""
     rng = np.random.default_rng(seed)
@@ -114,7 +125,7 @@ def test_rater_and_owner_in_chromium(tmp_path, live_server):
             page.goto(f"{srv.url}/admin/{admin}")
             expect(page.locator("h1")).to_have_text("Reader study results")
             expect(page.locator("#counts")).to_contain_text("all: 9 votes from 1 rater;")
-            page.wait_for_function("document.querySelector('img.chart').naturalWidth > 0")
+            _wait_loaded(page, "img.chart")
             page.screenshot(path=str(SHOTS / "skinsr_rating_results.png"), full_page=True)
             with page.expect_download() as info:
                 page.click("#csv-link")
@@ -182,7 +193,7 @@ def test_second_question_with_detail_maps_in_chromium(tmp_path, live_server):
             page.click("#choose-left")
             expect(page.locator("#map-question")).to_be_visible()
             for side in ("left", "right"):
-                page.wait_for_function(f"document.getElementById('map-{side}').naturalWidth > 0")
+                _wait_loaded(page, f"#map-{side}")
             expect(page.locator("#choose-right")).to_be_disabled()  # one vote per pair
             page.screenshot(path=str(SHOTS / "skinsr_rating_maps.png"))
             page.click("button.answer[data-answer='partly']")
