@@ -195,3 +195,24 @@ def test_weighted_bce_matches_keras_and_weights_edges():
     logs = model.train_step(patch_batch(4, edges=True))
     assert np.isfinite(float(logs["edge_g_loss"]))
     assert EdgeInformedSR.from_config(model.get_config()).edge_bce_pos_weight == 30.0
+
+
+@pytest.mark.parametrize("edge_input", ["nearest", "bicubic"])
+def test_edge_residual_starts_at_the_baseline_and_learns(edge_input):
+    """Untrained, an `edge_residual` generator predicts the baseline edge map (Canny of the
+    bicubic-enlarged LR), so its validation F1 starts at the baseline's; a step moves it."""
+    batch = patch_batch(4, hr_size=64, n=2, edges=True)
+    model = make("edge", edge_residual=True, edge_input=edge_input, edge_bce_weight=10.0,
+                 edge_bce_pos_weight=30.0)
+    assert make("edge").edge_residual is False
+    assert EdgeInformedSR.from_config(model.get_config()).edge_residual is True
+    baseline = model.baseline_edges(batch["lr"]).numpy()
+    assert baseline.any() and not baseline.all()
+    pred = model.predict_hr_edges(batch["lr"]).numpy()
+    np.testing.assert_array_equal(pred > 0.5, baseline > 0.5)
+    assert pred.max() < 0.96 and pred.min() > 0.04  # a prior of +-3 logits, not a hard copy
+    model.compile(learning_rate=1e-3)
+    logs = model.test_step(batch)
+    assert float(logs["edge_f1"]) == pytest.approx(float(logs["baseline_f1"]), abs=1e-6)
+    model.train_step(batch)
+    assert np.abs(model.predict_hr_edges(batch["lr"]).numpy() - pred).max() > 1e-4

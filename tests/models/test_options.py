@@ -147,3 +147,28 @@ def test_orientation_weight_adds_the_orientation_term(name):
     plain = make(name, residual=True)
     plain.compile(learning_rate=0.0)
     assert key not in plain.train_step(batch)
+
+
+@pytest.mark.parametrize("name", ["unet", "unetpp"])
+def test_content_weight_adds_the_vgg_content_term(name):
+    """U-Net / U-Net++: default 0 (the report's pixel + gradient loss, no VGG built); a weight adds
+    exactly weight x the content loss of `losses.perceptual`, and the VGG stays out of the weights."""
+    batch = patch_batch()
+    plain = make(name)
+    assert plain.content_weight == 0.0
+    plain.compile(learning_rate=0.0)
+    assert plain._perceptual is None and "content" not in plain.train_step(batch)
+
+    model = make(name, content_weight=3.0, perceptual_weights="random", residual=True)
+    config = model.get_config()
+    assert type(model).from_config(config).content_weight == 3.0
+    model.compile(learning_rate=0.0)
+    n_weights = len(model.weights)
+    perceptual = model._perceptual
+    sr = model(batch["lr"])
+    expected = float(perceptual.content_loss(*perceptual.features(sr, batch["hr"])))
+    logs = {k: float(v) for k, v in model.train_step(batch).items()}
+    assert expected > 0 and logs["content"] == pytest.approx(expected, rel=1e-3)
+    assert logs["loss"] == pytest.approx(
+        logs["pixel"] + model.lambda_gradient * logs["gradient"] + 3.0 * expected, rel=1e-3)
+    assert len(model.weights) == n_weights == len(plain.weights)
