@@ -17,6 +17,7 @@ from pathlib import Path
 
 CONFIG_NAME = "config.json"
 FINAL_WEIGHTS = "final.weights.h5"
+TRAINING_TIME = "training_time.json"  # seconds spent training, summed over resumes, and where
 CHECKPOINT_DIR = "checkpoints"
 CHECKPOINT_SUFFIX = ".ckpt.h5"
 SHIPPED_SUFFIX = ".shipped.h5"

@@ -17,6 +17,8 @@
   when the monitored validation metric stalls (the report: 1e-3, then 1e-4); its state goes
   into the checkpoints.
 - `Progress`: the overall step count, elapsed time and ETA after every epoch.
+- `TrainingClock`: the run's training time, summed over resumes, and its device in
+  `training_time.json` (what shipped weights state as their compute cost).
 
 Training is organised in "epochs" of `steps_per_epoch` steps: one validation pass, one
 TensorBoard point, one metrics.csv row and one checkpoint each, plus a checkpoint every
@@ -46,7 +48,7 @@ import numpy as np
 
 from .data.io import atomic_write
 from .models import weights_file
-from .runs import CHECKPOINT_DIR, CONFIG_NAME, FINAL_WEIGHTS, checkpoint_path, latest_checkpoint, list_checkpoints
+from .runs import CHECKPOINT_DIR, CONFIG_NAME, FINAL_WEIGHTS, TRAINING_TIME, checkpoint_path, latest_checkpoint, list_checkpoints
 
 DATA_MANIFEST = "data.json"
 LR_SCHEDULES = ("plateau", "constant")
@@ -250,6 +252,47 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
                 print(f"\nReduceLROnPlateau: {self.monitor} stalled at {value:.4f}; lr {old:g} -> {new:g}")
 
 
+def device_description():
+    """"GPU: <names>" when TensorFlow sees GPUs, else "CPU (<n> cores)"."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        names = [tf.config.experimental.get_device_details(g).get("device_name", g.name) for g in gpus]
+        return "GPU: " + ", ".join(names)
+    return f"CPU ({os.cpu_count()} cores)"
+
+
+class TrainingClock(keras.callbacks.Callback):
+    """Adds each epoch's wall time to `path` ({"seconds", "hours", "device", "segments"}), so a
+    run resumed several times still states what it cost in total."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = Path(path)
+        self.record = None
+
+    def _read(self):
+        try:
+            return json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return {"seconds": 0.0, "segments": 0}
+
+    def on_train_begin(self, logs=None):  # once per `fit`; a process may call it several times
+        if self.record is None:
+            self.record = self._read()
+            self.record["segments"] = int(self.record.get("segments", 0)) + 1  # processes
+            self.record["device"] = device_description()
+        self.t0 = time.monotonic()
+        self.base = float(self.record.get("seconds", 0.0))
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.record["seconds"] = round(self.base + time.monotonic() - self.t0, 1)
+        self.record["hours"] = round(self.record["seconds"] / 3600, 3)
+        with atomic_write(self.path, "w") as f:
+            json.dump(self.record, f, indent=2)
+
+
 class Progress(keras.callbacks.Callback):
     """After every epoch: the overall step, time elapsed in this process and the ETA of the run.
 
@@ -434,6 +477,7 @@ def make_callbacks(model, output_dir, guard, *, chief, strategy, start_step, ste
     if chief:
         _trim_metrics(output_dir / "metrics.csv", start_step // steps_per_epoch)
         callbacks.append(keras.callbacks.CSVLogger(str(output_dir / "metrics.csv"), append=True))
+        callbacks.append(TrainingClock(output_dir / TRAINING_TIME))
     callbacks.append(keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False))
     if verbose and chief:
         callbacks.append(Progress(start_step, steps))

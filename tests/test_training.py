@@ -169,6 +169,22 @@ def test_checkpoint_write_failing_midway_keeps_the_previous_one_for_resume(tmp_p
     assert [s for s, _ in training.list_checkpoints(ckpt_dir)] == [2, 4]
     assert training.restore_checkpoint(model, ckpt_dir / "ckpt-4.ckpt.h5") == 4
     assert int(model.optimizer.iterations.numpy()) == 4  # 2 restored + 2 new steps
+    clock = json.loads((tmp_path / training.TRAINING_TIME).read_text())
+    assert clock["segments"] == 3 and clock["device"].startswith("CPU (")  # one per process that trained
+    assert clock["seconds"] > 0 and clock["hours"] == pytest.approx(clock["seconds"] / 3600, abs=1e-3)
+
+
+def test_training_clock_adds_up_over_resumes(tmp_path):
+    path = tmp_path / training.TRAINING_TIME
+    for _ in range(2):
+        clock = training.TrainingClock(path)
+        clock.on_train_begin()
+        clock.base += 100.0  # as if the epoch had taken 100 s
+        clock.on_epoch_end(0)
+        clock.on_train_begin()  # a second `fit` in the same process is not a new segment
+        clock.on_epoch_end(1)
+    record = json.loads(path.read_text())
+    assert record["segments"] == 2 and 200 <= record["seconds"] < 210
 
 
 @pytest.mark.slow
