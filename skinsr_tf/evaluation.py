@@ -90,6 +90,8 @@ def define_flags():
         (flags.DEFINE_integer, "seed", 0, "Seed of the degradation (image k uses seed (seed, k))."),
         (flags.DEFINE_string, "lr_dir", None, "Read LR images from this folder (same file stems as HR, "
          "e.g. one written by an earlier --degradation run) instead of making them."),
+        (flags.DEFINE_integer, "center_crop", None, "Evaluate the central N x N px of each HR image "
+         "(less where it is smaller; sides rounded down to a multiple of every --scale)."),
     ]
     for define, name, default, *rest in specs:
         if name not in flags.FLAGS:
@@ -118,7 +120,7 @@ def main(argv):
         evaluate(paths, scales=scales, methods=methods, output_dir=f.output_dir,
                  max_images=f.max_images, figures=f.figures, lpips_weights=f.lpips_weights,
                  vgg16_weights=f.vgg16_weights, resnet50_weights=f.resnet50_weights, source=source,
-                 degradation=f.degradation, seed=f.seed, lr_dir=f.lr_dir)
+                 degradation=f.degradation, seed=f.seed, lr_dir=f.lr_dir, center_crop=f.center_crop)
     except (ValueError, OSError) as err:  # bad input or an unwritable output: one line, no traceback
         raise SystemExit(f"error: {err}") from None
 
@@ -297,7 +299,7 @@ def _mean(values):
 def evaluate(hr_paths, scales=(4, 8), methods=("bicubic",), output_dir="outputs/eval",
              max_images=None, figures=2, lpips_weights=None, vgg16_weights=None,
              resnet50_weights=None, source=None, print_tables=True, degradation="bicubic", seed=0,
-             lr_dir=None):
+             lr_dir=None, center_crop=None):
     """Run the evaluation; writes the outputs described in the module docstring, returns results."""
     from tqdm import tqdm
 
@@ -311,7 +313,9 @@ def evaluate(hr_paths, scales=(4, 8), methods=("bicubic",), output_dir="outputs/
     labels = _method_labels(methods)
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths, hrs, skipped = _readable_hr(paths, [int(s) for s in scales])
+    paths, hrs, skipped = _readable_hr(paths, [int(s) for s in scales], center_crop)
+    if center_crop:
+        source = f"{source or 'HR images'}, central {center_crop} px"
     deep = _DeepMetrics(vgg16_weights, resnet50_weights, lpips_weights)
     if lr_dir:
         source = f"{source or 'HR images'}; LR from {lr_dir}"
@@ -389,7 +393,7 @@ def evaluate(hr_paths, scales=(4, 8), methods=("bicubic",), output_dir="outputs/
             save_panel(fig_path, lr, outputs, hr, s, {m: rows[m][k] for m in outputs})
 
     results["meta"] = {"images": [str(p) for p in paths], "source": source, "degradation": degradation,
-                       "seed": seed, "lr_dir": str(lr_dir) if lr_dir else None,
+                       "seed": seed, "lr_dir": str(lr_dir) if lr_dir else None, "center_crop": center_crop,
                        "methods": methods, "metrics": deep.status, "skipped": skipped}
     with io.atomic_write(out / "results.json", "w") as f:
         f.write(json.dumps(results, indent=2, allow_nan=False, default=_json_default) + "\n")
@@ -403,9 +407,19 @@ def _min_side(scale):
     return 2 * scale + 11
 
 
-def _readable_hr(paths, scales):
-    """(paths, images, skipped) of the HR images that decode and are large enough at every scale;
-    each skipped file is warned about by name, then their count (as training does)."""
+def center_crop_image(image, size, multiple=1):
+    """The central `size` x `size` px of `image` (fewer where it is smaller), sides rounded down to
+    a multiple of `multiple`."""
+    h, w = image.shape[:2]
+    ch, cw = (min(size, n) // multiple * multiple for n in (h, w))
+    y, x = (h - ch) // 2, (w - cw) // 2
+    return image[y: y + ch, x: x + cw]
+
+
+def _readable_hr(paths, scales, center_crop=None):
+    """(paths, images, skipped) of the HR images that decode and are large enough at every scale
+    (after `center_crop`); each skipped file is warned about by name, then their count (as training
+    does)."""
     from skinsr_tf.data import io
     from skinsr_tf.data.resize import mod_crop
 
@@ -416,6 +430,8 @@ def _readable_hr(paths, scales):
         except io.ImageReadError as err:
             skipped.append({"image": str(path), "reason": str(err)})
         else:
+            if center_crop:
+                hr = center_crop_image(hr, int(center_crop), math.lcm(*scales))
             small = [s for s in scales if min(mod_crop(hr, s).shape[:2]) < _min_side(s)]
             if not small:
                 good.append(path)

@@ -204,3 +204,18 @@ def test_realistic_degradation_writes_fixed_lrs_that_lr_dir_reuses(hr_dir, tmp_p
     with pytest.raises(ValueError, match=r"16x16, expected 32x33"):  # x4 LR offered at x2
         evaluation.evaluate(paths[:1], scales=[2], methods=["bicubic"], output_dir=tmp_path / "d",
                             figures=0, lr_dir=lr_dir, print_tables=False)
+
+
+def test_center_crop_evaluates_the_central_pixels(hr_dir, tmp_path):
+    img = np.arange(10 * 13 * 3, dtype=np.uint8).reshape(10, 13, 3)
+    crop = evaluation.center_crop_image(img, 8, multiple=4)
+    np.testing.assert_array_equal(crop, img[1:9, 2:10])
+    assert evaluation.center_crop_image(img, 100, multiple=4).shape == (8, 12, 3)  # the whole, mod 4
+
+    paths, _ = evaluation.resolve_images(hr_dir=hr_dir)
+    cropped = evaluation.evaluate(paths[:1], scales=[4], methods=["bicubic"], output_dir=tmp_path / "a",
+                                  figures=0, center_crop=32, print_tables=False)
+    hr = evaluation.center_crop_image(io.read_image(paths[0]), 32, 4)
+    expected = metrics.psnr_y(imresize(imresize(hr, 0.25), 4), hr, crop_border=4)
+    assert cropped["x4"]["bicubic"]["psnr_y"] == pytest.approx(expected, abs=1e-6)
+    assert cropped["meta"]["center_crop"] == 32 and "central 32 px" in cropped["meta"]["source"]
