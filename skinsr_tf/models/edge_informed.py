@@ -164,17 +164,20 @@ class EdgeInformedSR(GANSRModel):
         prior = EDGE_PRIOR_LOGIT * (2.0 * tf.cast(baseline, tf.float32) - 1.0)
         return tf.sigmoid(tf.math.log(prob) - tf.math.log1p(-prob) + prior)
 
-    def baseline_edges(self, lr):
-        """The edge map to beat: Canny (`canny_sigma`) of the MATLAB-bicubic-enlarged LR."""
+    def _bicubic_and_edges(self, lr):
+        """The MATLAB-bicubic-enlarged LR and its Canny (`canny_sigma`): the baseline edge map."""
         big = tf.clip_by_value(tf_imresize(lr, self.scale), 0.0, 1.0)
-        return canny_tf(big, sigma=self.canny_sigma)
+        return big, canny_tf(big, sigma=self.canny_sigma)
+
+    def baseline_edges(self, lr):
+        """The edge map to beat: Canny of the bicubic-enlarged LR."""
+        return self._bicubic_and_edges(lr)[1]
 
     def edge_generator_input(self, lr, lr_edge=None):
         """[enlarged LR RGB, enlarged-LR edges] at HR size, as `edge_input` says."""
         s = self.scale
         if self.edge_input == "bicubic":
-            big = tf.clip_by_value(tf_imresize(lr, s), 0.0, 1.0)
-            return tf.concat([big, canny_tf(big, sigma=self.canny_sigma)], axis=-1)  # = baseline_edges
+            return tf.concat(self._bicubic_and_edges(lr), axis=-1)
         if lr_edge is None:
             lr_edge = canny_tf(lr, sigma=self.canny_sigma)
         return tf.concat([nearest_upsample(lr, s), nearest_upsample(lr_edge, s)], axis=-1)
