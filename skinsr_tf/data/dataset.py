@@ -92,6 +92,37 @@ def build_manifest(data_dir, out_path=None, seed: int = 0, ratios=(8, 1, 1), exc
     return out_path
 
 
+def oversample_manifest(manifest, out_path, repeats: dict) -> Path:
+    """Write a copy of ``manifest`` whose train split lists some files several times.
+
+    ``repeats`` maps a glob pattern (matched as in ``exclude``) to a count: each matching training
+    file is listed that many times, so that the pipeline samples it that much more often (e.g.
+    ``{"photos/*": 8}`` when a few large photographs sit beside many small images). Unmatched
+    files come first, then each pattern's files, ``count`` times in a row. dev and test are
+    unchanged; ``repeats`` is recorded in the JSON. Returns ``out_path``.
+    """
+    m = load_manifest(manifest)
+    out_path = Path(out_path).resolve()
+    root = Path(m["root"])
+    train, matched = list(m["train"]), []
+    for pattern, count in repeats.items():
+        if int(count) < 1:
+            raise ValueError(f"repeat count for {pattern!r} must be a positive integer; got {count}")
+        hits = [r for r in train if _excluded(r, [pattern])]
+        if not hits:
+            raise ValueError(f"{manifest}: no training file matches {pattern!r}")
+        train = [r for r in train if r not in hits]
+        matched += hits * int(count)
+    try:
+        root_s = root.relative_to(out_path.parent).as_posix()
+    except ValueError:
+        root_s = str(root)
+    out = {**m, "root": root_s, "train": train + matched, "repeats": dict(repeats)}
+    with atomic_write(out_path, "w") as f:
+        f.write(json.dumps(out, indent=1) + "\n")
+    return out_path
+
+
 def load_manifest(path) -> dict:
     """Read a split manifest; ``root`` is returned as an absolute path."""
     path = Path(path)

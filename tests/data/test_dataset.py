@@ -8,7 +8,7 @@ import pytest
 
 from skinsr_tf.data import dataset
 from skinsr_tf.data.dataset import (MANIFEST_NAME, SPLITS, build_manifest, load_manifest, make_dataset,
-                                    split_files)
+                                    oversample_manifest, split_files)
 from skinsr_tf.data.edges import canny, canny_tf
 from skinsr_tf.data.io import list_images, read_image
 from skinsr_tf.data.resize import imresize
@@ -96,6 +96,26 @@ def test_manifest_exclude_and_external_location(tmp_path, data_dir):
     files = m["train"] + m["dev"] + m["test"]
     assert len(files) == 7 and not {"skin_0003.png", "skin_0005.png", "skin_0006.png"} & set(files)
     assert m["root"] == str(data_dir.resolve())
+
+
+def test_oversampled_manifest_lists_matching_files_more_often(tmp_path, data_dir):
+    base = load_manifest(build_manifest(data_dir, out_path=tmp_path / "m.json"))
+    picked = sorted(base["train"])[:2]
+    out = oversample_manifest(tmp_path / "m.json", tmp_path / "sub" / "x3.json",
+                              {picked[0]: 3, picked[1]: 2})
+    m = load_manifest(out)
+    assert m["root"] == base["root"] and m["dev"] == base["dev"] and m["test"] == base["test"]
+    assert m["repeats"] == {picked[0]: 3, picked[1]: 2}
+    assert [m["train"].count(f) for f in picked] == [3, 2]
+    assert sorted(set(m["train"])) == sorted(base["train"])
+    assert len(m["train"]) == len(base["train"]) + 3
+    # the pipeline reads each listed entry: 3 + 2 extra crops per pass
+    n = sum(int(b["hr"].shape[0]) for b in make_dataset(out, crop=16, batch_size=4, seed=0))
+    assert n == len(m["train"])
+    with pytest.raises(ValueError, match="no training file matches"):
+        oversample_manifest(tmp_path / "m.json", tmp_path / "y.json", {"nothing_*": 2})
+    with pytest.raises(ValueError, match="positive integer"):
+        oversample_manifest(tmp_path / "m.json", tmp_path / "y.json", {picked[0]: 0})
 
 
 def test_batches_shapes_ranges_and_lr_relation(data_dir, tmp_path):
