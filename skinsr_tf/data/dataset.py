@@ -80,14 +80,8 @@ def build_manifest(data_dir, out_path=None, seed: int = 0, ratios=(8, 1, 1), exc
         raise ValueError(f"{data_dir}: no images found ({', '.join(IMAGE_EXTENSIONS)}) "
                          f"after exclusions {exclude}")
     splits = split_files(rel, seed=seed, ratios=ratios)
-    out_path = out_path.resolve()
-    try:
-        root_s = data_dir.relative_to(out_path.parent).as_posix()
-    except ValueError:
-        root_s = str(data_dir)
-    manifest = {"root": root_s, "seed": seed, "ratios": list(ratios), "exclude": exclude, **splits}
-    with atomic_write(out_path, "w") as f:
-        f.write(json.dumps(manifest, indent=1) + "\n")
+    out_path = _write_manifest(out_path, data_dir,
+                               {"seed": seed, "ratios": list(ratios), "exclude": exclude, **splits})
     log.info("wrote split manifest %s: %s", out_path, {k: len(splits[k]) for k in SPLITS})
     return out_path
 
@@ -102,24 +96,28 @@ def oversample_manifest(manifest, out_path, repeats: dict) -> Path:
     unchanged; ``repeats`` is recorded in the JSON. Returns ``out_path``.
     """
     m = load_manifest(manifest)
-    out_path = Path(out_path).resolve()
-    root = Path(m["root"])
-    train, matched = list(m["train"]), []
+    train, matched = list(m.pop("train")), []
     for pattern, count in repeats.items():
         if int(count) < 1:
             raise ValueError(f"repeat count for {pattern!r} must be a positive integer; got {count}")
         hits = [r for r in train if _excluded(r, [pattern])]
         if not hits:
             raise ValueError(f"{manifest}: no training file matches {pattern!r}")
-        train = [r for r in train if r not in hits]
+        train = [r for r in train if not _excluded(r, [pattern])]
         matched += hits * int(count)
+    return _write_manifest(out_path, Path(m.pop("root")),
+                           {**m, "train": train + matched, "repeats": dict(repeats)})
+
+
+def _write_manifest(out_path, root: Path, fields: dict) -> Path:
+    """Write ``{"root", **fields}`` atomically; root relative to the manifest when it contains it."""
+    out_path = Path(out_path).resolve()
     try:
         root_s = root.relative_to(out_path.parent).as_posix()
     except ValueError:
         root_s = str(root)
-    out = {**m, "root": root_s, "train": train + matched, "repeats": dict(repeats)}
     with atomic_write(out_path, "w") as f:
-        f.write(json.dumps(out, indent=1) + "\n")
+        f.write(json.dumps({"root": root_s, **fields}, indent=1) + "\n")
     return out_path
 
 

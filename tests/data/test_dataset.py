@@ -109,7 +109,7 @@ def test_oversampled_manifest_lists_matching_files_more_often(tmp_path, data_dir
     assert [m["train"].count(f) for f in picked] == [3, 2]
     assert sorted(set(m["train"])) == sorted(base["train"])
     assert len(m["train"]) == len(base["train"]) + 3
-    # the pipeline reads each listed entry: 3 + 2 extra crops per pass
+    # the pipeline reads every listed entry: one crop each per pass
     n = sum(int(b["hr"].shape[0]) for b in make_dataset(out, crop=16, batch_size=4, seed=0))
     assert n == len(m["train"])
     with pytest.raises(ValueError, match="no training file matches"):
