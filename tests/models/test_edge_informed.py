@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from skinsr_tf.data.edges import canny_tf
+from skinsr_tf.data.resize import tf_imresize
 from skinsr_tf.models.edge_informed import EdgeInformedSR
 from tests.models.helpers import overfit_l1, patch_batch
 
@@ -216,3 +218,38 @@ def test_edge_residual_starts_at_the_baseline_and_learns(edge_input):
     assert float(logs["edge_f1"]) == pytest.approx(float(logs["baseline_f1"]), abs=1e-6)
     model.train_step(batch)
     assert np.abs(model.predict_hr_edges(batch["lr"]).numpy() - pred).max() > 1e-4
+
+
+def test_edge_prior_logit_sets_the_untrained_edge_probabilities():
+    """`edge_prior_logit` is the baseline's logit: untrained, edge pixels come out at
+    sigmoid(+prior) and the rest at sigmoid(-prior), and the setting survives get_config."""
+    batch = patch_batch(4, hr_size=64, n=2, edges=True)
+    model = make("edge", edge_residual=True, edge_input="bicubic", edge_prior_logit=1.0)
+    assert make("edge").edge_prior_logit == 3.0
+    assert EdgeInformedSR.from_config(model.get_config()).edge_prior_logit == 1.0
+    baseline = model.baseline_edges(batch["lr"]).numpy() > 0.5
+    pred = model.predict_hr_edges(batch["lr"]).numpy()
+    edge_p, other_p = 1.0 / (1.0 + np.exp(-1.0)), 1.0 / (1.0 + np.exp(1.0))
+    np.testing.assert_allclose(pred[baseline], edge_p, atol=1e-5)
+    np.testing.assert_allclose(pred[~baseline], other_p, atol=1e-5)
+
+
+def test_edge_prior_sigma_changes_the_prior_not_the_baseline():
+    """`edge_prior_sigma` sets the Canny sigma of the edges the generator reads and starts from;
+    the baseline the logs compare with stays Canny at `canny_sigma`."""
+    batch = patch_batch(4, hr_size=64, n=2, edges=True)
+    model = make("edge", edge_residual=True, edge_input="bicubic", edge_prior_sigma=1.0)
+    assert make("edge").edge_prior_sigma is None
+    assert EdgeInformedSR.from_config(model.get_config()).edge_prior_sigma == 1.0
+    big = np.clip(tf_imresize(batch["lr"], 4).numpy(), 0.0, 1.0)
+    fine, coarse = canny_tf(big, sigma=1.0).numpy(), canny_tf(big, sigma=2.0).numpy()
+    assert (fine != coarse).any()
+    np.testing.assert_array_equal(model.baseline_edges(batch["lr"]).numpy(), coarse)
+    np.testing.assert_array_equal(model.prior_edges(batch["lr"]).numpy(), fine)
+    np.testing.assert_array_equal(model.predict_hr_edges(batch["lr"]).numpy() > 0.5, fine > 0.5)
+    np.testing.assert_array_equal(model.edge_generator_input(batch["lr"]).numpy()[..., 3:], fine)
+    model.compile()
+    logs = model.test_step(batch)
+    assert float(logs["prior_f1"]) == pytest.approx(float(logs["edge_f1"]), abs=1e-6)
+    assert float(logs["prior_f1"]) != pytest.approx(float(logs["baseline_f1"]), abs=1e-6)
+    assert "prior_f1" not in make("edge").test_step(batch)
