@@ -169,8 +169,8 @@ class EdgeInformedSR(GANSRModel):
             return prob
         eps = keras.backend.epsilon()
         prob = tf.clip_by_value(tf.cast(prob, tf.float32), eps, 1.0 - eps)
-        baseline = x[..., 3:] if self.edge_input == "bicubic" else self.prior_edges(lr)
-        prior = self.edge_prior_logit * (2.0 * tf.cast(baseline, tf.float32) - 1.0)
+        start = x[..., 3:] if self.edge_input == "bicubic" else self.prior_edges(lr)
+        prior = self.edge_prior_logit * (2.0 * tf.cast(start, tf.float32) - 1.0)
         return tf.sigmoid(tf.math.log(prob) - tf.math.log1p(-prob) + prior)
 
     def _bicubic_and_edges(self, lr, sigma):
