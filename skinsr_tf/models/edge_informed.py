@@ -79,6 +79,9 @@ class EdgeInformedSR(GANSRModel):
             reads with edge_input "bicubic" and starts from with `edge_residual` (None:
             `canny_sigma`). Bicubic enlargement already blurs, so a smaller sigma matches Canny
             (sigma 2) of the HR better: ~1.5 at x4. The baseline stays Canny at `canny_sigma`.
+        upsample: both generators' decoders: "transpose" (the report's 4x4 s2 transposed convs,
+            which paint a period-4 pattern) or "resize" (nearest x2 + conv 3x3); see
+            `networks.edgeconnect`. Weights trained with one do not fit the other.
     Optimiser (compile): Adam lr 1e-3, betas (0.9, 0.99) (the report); the reference code's
     lr 1e-4, betas (0, 0.9) via `compile(learning_rate=1e-4, beta_1=0.0, beta_2=0.9)`.
     """
@@ -105,7 +108,7 @@ class EdgeInformedSR(GANSRModel):
 
     def __init__(self, scale=4, preset="full", **kwargs):
         super().__init__(scale=scale, preset=preset, **kwargs)
-        g = get_preset("edgeconnect", preset)
+        g = {**get_preset("edgeconnect", preset), "upsample": self.upsample}
         d = get_preset("discriminator", preset)
         self.edge_generator = build_edgeconnect_generator(4, 1, kind="edge", name="edge_generator", **g)
         self.edge_discriminator = build_patch_discriminator(4, name="edge_discriminator", **d)

@@ -16,6 +16,7 @@ import tensorflow as tf
 from ..losses.adversarial import GAN_KINDS, discriminator_loss, generator_loss
 from ..losses.orientation import orientation_coherence_loss
 from ..losses.pixel import l1_loss
+from ..networks.layers import UPSAMPLE_MODES
 from .common import TrainableSRModel, edgeconnect_lr_geometry, make_perceptual, pad_to_multiple
 from .keras_compat import set_untracked
 
@@ -41,6 +42,7 @@ class GANSRModel(TrainableSRModel):
         "orientation_weight": (0.0, float),
         "perceptual_weights": (None, _keep),
         "canny_sigma": (2.0, float),
+        "upsample": ("transpose", UPSAMPLE_MODES),
     }
 
     def __init_subclass__(cls, **kwargs):

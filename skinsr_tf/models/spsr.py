@@ -34,6 +34,8 @@ class SPSR(GANSRModel):
         orientation_weight: weight of `losses.orientation.orientation_coherence_loss` (report: 0).
         perceptual_weights: None (backbone resolution), a VGG19 file, or "random" (tests).
         canny_sigma: Canny sigma for the SR branch's edge channel.
+        upsample: the branches' decoders: "transpose" (the report's 4x4 s2 transposed convs, a
+            period-4 pattern) or "resize" (nearest x2 + conv 3x3); see `networks.edgeconnect`.
     Optimiser (compile): Adam lr 1e-3, betas (0.9, 0.999).
     """
 
@@ -63,7 +65,9 @@ class SPSR(GANSRModel):
             self.default_tile_batch = 1
             self.max_whole_pixels = 512 * 512
 
-        self.generator = build_spsr_generator(fusion=self.fusion, name="spsr_generator", **get_preset("spsr", preset))
+        self.generator = build_spsr_generator(
+            fusion=self.fusion, upsample=self.upsample, name="spsr_generator", **get_preset("spsr", preset)
+        )
         d = get_preset("discriminator", preset)
         self.discriminator = build_patch_discriminator(3, name="image_discriminator", **d)
         self.grad_discriminator = build_patch_discriminator(3, name="gradient_discriminator", **d)

@@ -11,6 +11,9 @@ Both work at HR size. Layout (C = ``base_channels``):
 Edge kind: spectral norm on every conv but the last, sigmoid. SR kind: no spectral norm,
 (tanh + 1) / 2. The strided convs pad 1 explicitly and the transposed convs crop 1 per side
 (Keras "same" for k=4, s=2 equals torch padding=1), so H and W halve / double exactly.
+``upsample="resize"`` (not the reference's) makes each decoder layer nearest x2, reflect-pad 1,
+conv 3x3: a 4x4 s2 transposed conv gives each of the 4 output phases its own 2x2 sub-kernel, and
+the two of them stack into a period-4 pattern on the output (a grid at x4 and x8 alike).
 
 Input H and W must be multiples of ``INPUT_MULTIPLE`` (4); the model classes pad.
 """
@@ -18,7 +21,7 @@ Input H and W must be multiples of ``INPUT_MULTIPLE`` (4); the model classes pad
 import keras
 from keras import layers
 
-from .layers import ReflectionPadding2D, ScaledTanh, conv, instance_norm, residual_block
+from .layers import ReflectionPadding2D, ScaledTanh, check_upsample, conv, instance_norm, residual_block
 
 INPUT_MULTIPLE = 4
 KINDS = ("edge", "sr")
@@ -33,6 +36,7 @@ def edgeconnect_body(
     sn=False,
     prefix="",
     inject=None,
+    upsample="transpose",
 ):
     """Apply the generator body to tensor ``x``; return ``(raw_output, taps)``.
 
@@ -40,8 +44,9 @@ def edgeconnect_body(
     block) and "features" (the input to the output conv) to tensors. ``inject`` may hold tensors
     under "enc2" and/or "dec2": they are concatenated to the features right after that layer
     (SPSR's gradient branch). With ``out_channels=None`` the output conv is skipped and
-    ``raw_output`` is ``taps["features"]``.
+    ``raw_output`` is ``taps["features"]``. ``upsample``: "transpose" or "resize" (module docstring).
     """
+    check_upsample(upsample, "edgeconnect_body")
     inject = inject or {}
     unknown = set(inject) - {"enc2", "dec2"}
     if unknown:
@@ -73,11 +78,11 @@ def edgeconnect_body(
         x = residual_block(x, 4 * c, dilation=2, sn=sn, name=f"{p}res{i + 1}")
     taps["res"] = x
 
-    x = conv(2 * c, 4, strides=2, sn=sn, transpose=True, padding="same", name=f"{p}dec1")(x)
+    x = _up(x, 2 * c, sn, upsample, f"{p}dec1")
     x = instance_norm(name=f"{p}dec1_in")(x)
     x = taps["dec1"] = layers.ReLU(name=f"{p}dec1_relu")(x)
 
-    x = conv(c, 4, strides=2, sn=sn, transpose=True, padding="same", name=f"{p}dec2")(x)
+    x = _up(x, c, sn, upsample, f"{p}dec2")
     x = instance_norm(name=f"{p}dec2_in")(x)
     x = taps["dec2"] = layers.ReLU(name=f"{p}dec2_relu")(x)
     if "dec2" in inject:
@@ -91,6 +96,15 @@ def edgeconnect_body(
     return x, taps
 
 
+def _up(x, filters, sn, mode, name):
+    """Double H and W of ``x``: conv-transpose 4x4 s2 (the reference) or nearest x2 + conv 3x3."""
+    if mode == "transpose":
+        return conv(filters, 4, strides=2, sn=sn, transpose=True, padding="same", name=name)(x)
+    x = layers.UpSampling2D(2, interpolation="nearest", name=f"{name}_nearest")(x)
+    x = ReflectionPadding2D(1, name=f"{name}_pad")(x)
+    return conv(filters, 3, sn=sn, name=name)(x)
+
+
 def build_edgeconnect_generator(
     in_channels,
     out_channels,
@@ -100,13 +114,15 @@ def build_edgeconnect_generator(
     spectral_norm=None,
     name=None,
     input_size=None,
+    upsample="transpose",
 ):
     """EdgeConnect generator: (N, H, W, in_channels) -> (N, H, W, out_channels) in [0, 1].
 
     ``kind="edge"``: sigmoid output, spectral norm by default; ``kind="sr"``: (tanh + 1) / 2 output,
     no spectral norm by default. ``spectral_norm`` overrides the default. H, W: multiples of 4
     (``input_size`` fixes them in the graph; default dynamic). Full size (64 ch, 8 blocks, 4 -> 1):
-    10.77 M parameters, the reference's count.
+    10.77 M parameters, the reference's count. ``upsample``: "transpose" (the reference) or
+    "resize" (module docstring).
     """
     if kind not in KINDS:
         raise ValueError(f"build_edgeconnect_generator: kind must be one of {KINDS}, got {kind!r}")
@@ -120,6 +136,7 @@ def build_edgeconnect_generator(
         base_channels=base_channels,
         num_blocks=num_blocks,
         sn=spectral_norm,
+        upsample=upsample,
     )
     if kind == "edge":
         outputs = layers.Activation("sigmoid", name="sigmoid", dtype="float32")(raw)

@@ -16,6 +16,15 @@ import keras
 from keras import layers, ops
 
 PACKAGE = "skinsr_tf"
+# How a generator doubles H and W: "transpose" (a strided transposed conv, the references') or
+# "resize" (nearest x2, then a stride-1 conv: no output phase gets a kernel of its own).
+UPSAMPLE_MODES = ("transpose", "resize")
+
+
+def check_upsample(mode, who):
+    """Raise a ValueError naming ``who`` unless ``mode`` is one of ``UPSAMPLE_MODES``."""
+    if mode not in UPSAMPLE_MODES:
+        raise ValueError(f"{who}: upsample must be one of {UPSAMPLE_MODES}, got {mode!r}")
 
 
 def conv_initializer():

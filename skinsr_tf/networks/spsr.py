@@ -35,14 +35,17 @@ def build_spsr_generator(
     grad_in_channels=3,
     name=None,
     input_size=None,
+    upsample="transpose",
 ):
-    """Functional two-branch SPSR generator; see the module docstring for inputs and outputs."""
+    """Functional two-branch SPSR generator; see the module docstring for inputs and outputs.
+    ``upsample``: the decoders' "transpose" (the reference) or "resize", as in
+    :func:`skinsr_tf.networks.edgeconnect.edgeconnect_body`."""
     if fusion not in FUSIONS:
         raise ValueError(f"build_spsr_generator: fusion must be one of {FUSIONS}, got {fusion!r}")
     size = (None, None) if input_size is None else tuple(input_size)
     sr_in = layers.Input(shape=(*size, sr_in_channels), name="sr_input")
     grad_in = layers.Input(shape=(*size, grad_in_channels), name="grad_input")
-    common = dict(base_channels=base_channels, num_blocks=num_blocks, sn=False)
+    common = dict(base_channels=base_channels, num_blocks=num_blocks, sn=False, upsample=upsample)
 
     sr_feat, sr_taps = edgeconnect_body(sr_in, None, prefix="sr_", **common)
     grad_raw, grad_taps = edgeconnect_body(

@@ -20,8 +20,9 @@ import math
 import keras
 from keras import layers
 
+from .layers import check_upsample
+
 INPUT_MULTIPLE = 16
-UPSAMPLE_MODES = ("transpose", "resize")
 
 
 def check_scale(scale, who):
@@ -48,8 +49,7 @@ def up_conv(filters, activation=None, name=None, mode="transpose"):
             layers.Conv2D(filters, 3, padding="same", activation=activation,
                           kernel_initializer="he_normal", name=f"{name}_conv"),
         ], name=name)
-    if mode not in UPSAMPLE_MODES:
-        raise ValueError(f"upsample must be one of {UPSAMPLE_MODES}, got {mode!r}")
+    check_upsample(mode, "up_conv")
     return layers.Conv2DTranspose(
         filters, 2, strides=2, activation=activation,
         kernel_initializer="he_normal", name=name,
@@ -64,8 +64,7 @@ def level_channels(base_channels, depth):
 def build_unet(scale, base_channels=64, depth=4, name=None, input_size=None, upsample="transpose"):
     """Functional modified U-Net: (N, h, w, 3) -> (N, scale*h, scale*w, 3) in [0, 1]."""
     n_up = check_scale(scale, "build_unet")
-    if upsample not in UPSAMPLE_MODES:
-        raise ValueError(f"build_unet: upsample must be one of {UPSAMPLE_MODES}, got {upsample!r}")
+    check_upsample(upsample, "build_unet")
     ch = level_channels(base_channels, depth)
     size = (None, None) if input_size is None else tuple(input_size)
     inputs = layers.Input(shape=(*size, 3), name="lr")

@@ -14,7 +14,8 @@ X(0, depth)'s. h and w must be multiples of ``INPUT_MULTIPLE`` (16); the model c
 import keras
 from keras import layers
 
-from .unet import UPSAMPLE_MODES, check_scale, conv_relu, level_channels, up_conv
+from .layers import check_upsample
+from .unet import check_scale, conv_relu, level_channels, up_conv
 
 INPUT_MULTIPLE = 16
 
@@ -38,8 +39,7 @@ def build_unetpp(
     """Functional U-Net++: (N, h, w, 3) -> (N, scale*h, scale*w, 3) in [0, 1] (or a list).
     ``upsample``: "transpose" or "resize", as :func:`skinsr_tf.networks.unet.build_unet`."""
     n_up = check_scale(scale, "build_unetpp")
-    if upsample not in UPSAMPLE_MODES:
-        raise ValueError(f"build_unetpp: upsample must be one of {UPSAMPLE_MODES}, got {upsample!r}")
+    check_upsample(upsample, "build_unetpp")
     ch = level_channels(base_channels, depth)
     size = (None, None) if input_size is None else tuple(input_size)
     inputs = layers.Input(shape=(*size, 3), name="lr")

@@ -79,6 +79,8 @@ def test_bad_arguments():
         EdgeInformedSR(preset="tiny", stage="both")
     with pytest.raises(ValueError, match="gan_loss"):
         EdgeInformedSR(preset="tiny", gan_loss="wgan")
+    with pytest.raises(ValueError, match="upsample"):
+        EdgeInformedSR(preset="tiny", upsample="bilinear")
 
 
 @pytest.mark.slow
@@ -94,7 +96,7 @@ def test_overfits_one_patch():
 
 
 def test_keras_file_round_trip(tmp_path):
-    model = make("joint", gan_loss="lsgan", fm_weight=5.0)
+    model = make("joint", gan_loss="lsgan", fm_weight=5.0, upsample="resize")
     model.compile()
     model.train_step(patch_batch(4, edges=True))
     path = tmp_path / "edge_sisr.keras"
@@ -102,6 +104,8 @@ def test_keras_file_round_trip(tmp_path):
     loaded = keras.saving.load_model(path)
     assert type(loaded) is EdgeInformedSR
     assert (loaded.stage, loaded.gan_loss, loaded.fm_weight) == ("joint", "lsgan", 5.0)
+    assert loaded.upsample == "resize"
+    assert loaded.sr_generator.get_layer("dec2_nearest") is not None
     x = np.random.rand(1, 6, 9, 3).astype(np.float32)
     np.testing.assert_array_equal(model(x).numpy(), loaded(x).numpy())
 

@@ -82,3 +82,31 @@ def test_keras_save_load_round_trip(tmp_path):
     g.save(path)
     loaded = keras.saving.load_model(path)
     np.testing.assert_array_equal(np.asarray(loaded(x)), np.asarray(g(x)))
+
+
+@pytest.mark.parametrize("kind,out", [("sr", 3), ("edge", 1)])
+def test_resize_upsampling_paints_no_period_4_pattern(kind, out):
+    """Untrained generators on noise: the 4x4 s2 transposed convs give each of the 4x4 output
+    phases its own sub-kernel, so the per-phase means of the output differ (a period-4 grid:
+    about half its standard deviation); nearest x2 + conv 3x3 leaves them nearly equal."""
+    x = np.random.default_rng(0).random((1, 128, 128, 4)).astype("float32")
+
+    def phase_amplitude(upsample):
+        keras.utils.set_random_seed(0)
+        g = build_edgeconnect_generator(4, out, kind=kind, upsample=upsample, **TINY)
+        y = np.asarray(g(x))[0, 8:-8, 8:-8].mean(axis=-1)
+        return y.reshape(y.shape[0] // 4, 4, y.shape[1] // 4, 4).mean(axis=(0, 2)).std()
+
+    transpose = phase_amplitude("transpose")  # sr 0.036, edge 0.019
+    assert transpose > 0.01
+    assert phase_amplitude("resize") < transpose / 5  # sr 0.0028, edge 0.0025
+
+
+def test_resize_upsampling_layers_and_bad_mode():
+    g = build_edgeconnect_generator(4, 1, kind="edge", upsample="resize", **TINY)
+    assert g(np.zeros((1, 16, 40, 4), "float32")).shape == (1, 16, 40, 1)
+    assert isinstance(g.get_layer("dec1_nearest"), keras.layers.UpSampling2D)
+    assert count_spectral_norm(g) == 3 + 2 * TINY["num_blocks"] + 2  # the 3x3 convs keep SN
+    assert not any(isinstance(layer, keras.layers.Conv2DTranspose) for layer in g.layers)
+    with pytest.raises(ValueError, match="edgeconnect_body: upsample must be one of"):
+        build_edgeconnect_generator(4, 1, upsample="bilinear", **TINY)
