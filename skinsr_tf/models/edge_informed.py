@@ -80,8 +80,8 @@ class EdgeInformedSR(GANSRModel):
             `canny_sigma`). Bicubic enlargement already blurs, so a smaller sigma matches Canny
             (sigma 2) of the HR better: ~1.5 at x4. The baseline stays Canny at `canny_sigma`.
         upsample: both generators' decoders: "transpose" (the report's 4x4 s2 transposed convs,
-            which paint a period-4 pattern) or "resize" (nearest x2 + conv 3x3); see
-            `networks.edgeconnect`. Weights trained with one do not fit the other.
+            which paint a period-4 pattern), "resize" or "bilinear" (nearest / bilinear x2 + conv
+            3x3); see `networks.edgeconnect`. Weights trained with one do not fit another.
     Optimiser (compile): Adam lr 1e-3, betas (0.9, 0.99) (the report); the reference code's
     lr 1e-4, betas (0, 0.9) via `compile(learning_rate=1e-4, beta_1=0.0, beta_2=0.9)`.
     """

@@ -35,7 +35,8 @@ class SPSR(GANSRModel):
         perceptual_weights: None (backbone resolution), a VGG19 file, or "random" (tests).
         canny_sigma: Canny sigma for the SR branch's edge channel.
         upsample: the branches' decoders: "transpose" (the report's 4x4 s2 transposed convs, a
-            period-4 pattern) or "resize" (nearest x2 + conv 3x3); see `networks.edgeconnect`.
+            period-4 pattern), "resize" or "bilinear" (nearest / bilinear x2 + conv 3x3); see
+            `networks.edgeconnect`.
     Optimiser (compile): Adam lr 1e-3, betas (0.9, 0.999).
     """
 

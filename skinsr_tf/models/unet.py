@@ -142,8 +142,8 @@ class UNetSR(_PixelGradientSR):
     (orientation-coherence loss; 0 = off, the report's setting), content_weight (VGG content loss,
     0 = off, the report's setting) and perceptual_weights (its VGG: None = backbone resolution, a
     file, or "random" for tests), upsample ("transpose":
-    conv-transpose 2x2 s2, Lu & Chen's and the shipped weights'; "resize": nearest x2 + conv 3x3,
-    no checkerboard, see :mod:`skinsr_tf.networks.unet`).
+    conv-transpose 2x2 s2, Lu & Chen's and the shipped weights'; "resize" / "bilinear": nearest /
+    bilinear x2 + conv 3x3, no checkerboard, see :mod:`skinsr_tf.networks.unet`).
     Optimiser (compile): Adam lr 1e-3, betas (0.9, 0.99).
     """
 

@@ -14,6 +14,8 @@ Edge kind: spectral norm on every conv but the last, sigmoid. SR kind: no spectr
 ``upsample="resize"`` (not the reference's) makes each decoder layer nearest x2, reflect-pad 1,
 conv 3x3: a 4x4 s2 transposed conv gives each of the 4 output phases its own 2x2 sub-kernel, and
 the two of them stack into a period-4 pattern on the output (a grid at x4 and x8 alike).
+``upsample="bilinear"`` enlarges bilinearly instead: the 3x3 conv after nearest x2 still sees
+2x2 blocks, and two of them a 4x4 block structure, which training can turn into a weaker grid.
 
 Input H and W must be multiples of ``INPUT_MULTIPLE`` (4); the model classes pad.
 """
@@ -21,7 +23,9 @@ Input H and W must be multiples of ``INPUT_MULTIPLE`` (4); the model classes pad
 import keras
 from keras import layers
 
-from .layers import ReflectionPadding2D, ScaledTanh, check_upsample, conv, instance_norm, residual_block
+from .layers import (
+    UPSAMPLE_INTERPOLATION, ReflectionPadding2D, ScaledTanh, check_upsample, conv, instance_norm, residual_block,
+)
 
 INPUT_MULTIPLE = 4
 KINDS = ("edge", "sr")
@@ -97,10 +101,12 @@ def edgeconnect_body(
 
 
 def _up(x, filters, sn, mode, name):
-    """Double H and W of ``x``: conv-transpose 4x4 s2 (the reference) or nearest x2 + conv 3x3."""
+    """Double H and W of ``x``: conv-transpose 4x4 s2 (the reference), or nearest / bilinear x2
+    then conv 3x3."""
     if mode == "transpose":
         return conv(filters, 4, strides=2, sn=sn, transpose=True, padding="same", name=name)(x)
-    x = layers.UpSampling2D(2, interpolation="nearest", name=f"{name}_nearest")(x)
+    interpolation = UPSAMPLE_INTERPOLATION[mode]
+    x = layers.UpSampling2D(2, interpolation=interpolation, name=f"{name}_{interpolation}")(x)
     x = ReflectionPadding2D(1, name=f"{name}_pad")(x)
     return conv(filters, 3, sn=sn, name=name)(x)
 

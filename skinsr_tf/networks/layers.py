@@ -16,9 +16,11 @@ import keras
 from keras import layers, ops
 
 PACKAGE = "skinsr_tf"
-# How a generator doubles H and W: "transpose" (a strided transposed conv, the references') or
-# "resize" (nearest x2, then a stride-1 conv: no output phase gets a kernel of its own).
-UPSAMPLE_MODES = ("transpose", "resize")
+# How a generator doubles H and W: "transpose" (a strided transposed conv, the references'),
+# "resize" (nearest x2, then a stride-1 conv: no output phase gets a kernel of its own) or
+# "bilinear" (bilinear x2, then the conv: nor do the 2x2 blocks that nearest x2 leaves behind).
+UPSAMPLE_MODES = ("transpose", "resize", "bilinear")
+UPSAMPLE_INTERPOLATION = {"resize": "nearest", "bilinear": "bilinear"}  # the modes that resize
 
 
 def check_upsample(mode, who):

@@ -13,6 +13,7 @@ Kernels use He-normal initialisation (ReLU network).
 and a conv 3x3 (Odena et al. 2016, "Deconvolution and checkerboard artifacts"): a 2x2 s2
 transposed conv gives each of the 4 output phases its own kernel tap, so any difference between
 the taps is a period-2 pattern, and the chain of log2(scale) of them a period-scale grid.
+``upsample="bilinear"`` enlarges bilinearly instead of by nearest neighbour.
 """
 
 import math
@@ -20,7 +21,7 @@ import math
 import keras
 from keras import layers
 
-from .layers import check_upsample
+from .layers import UPSAMPLE_INTERPOLATION, check_upsample
 
 INPUT_MULTIPLE = 16
 
@@ -41,15 +42,16 @@ def conv_relu(filters, kernel_size=3, name=None):
 
 
 def up_conv(filters, activation=None, name=None, mode="transpose"):
-    """Exact x2 enlargement: conv-transpose 2x2 stride 2, or (``mode="resize"``) nearest x2 then
-    conv 3x3, which paints no period-2 pattern of its own."""
-    if mode == "resize":
+    """Exact x2 enlargement: conv-transpose 2x2 stride 2, or (``mode="resize"`` / "bilinear")
+    nearest / bilinear x2 then conv 3x3, which paints no period-2 pattern of its own."""
+    check_upsample(mode, "up_conv")
+    if mode in UPSAMPLE_INTERPOLATION:
+        interpolation = UPSAMPLE_INTERPOLATION[mode]
         return keras.Sequential([
-            layers.UpSampling2D(2, interpolation="nearest", name=f"{name}_nearest"),
+            layers.UpSampling2D(2, interpolation=interpolation, name=f"{name}_{interpolation}"),
             layers.Conv2D(filters, 3, padding="same", activation=activation,
                           kernel_initializer="he_normal", name=f"{name}_conv"),
         ], name=name)
-    check_upsample(mode, "up_conv")
     return layers.Conv2DTranspose(
         filters, 2, strides=2, activation=activation,
         kernel_initializer="he_normal", name=name,

@@ -80,7 +80,7 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="gan_loss"):
         EdgeInformedSR(preset="tiny", gan_loss="wgan")
     with pytest.raises(ValueError, match="upsample"):
-        EdgeInformedSR(preset="tiny", upsample="bilinear")
+        EdgeInformedSR(preset="tiny", upsample="bicubic")
 
 
 @pytest.mark.slow

@@ -84,11 +84,12 @@ def test_keras_save_load_round_trip(tmp_path):
     np.testing.assert_array_equal(np.asarray(loaded(x)), np.asarray(g(x)))
 
 
+@pytest.mark.parametrize("upsample", ["resize", "bilinear"])
 @pytest.mark.parametrize("kind,out", [("sr", 3), ("edge", 1)])
-def test_resize_upsampling_paints_no_period_4_pattern(kind, out):
+def test_resize_upsampling_paints_no_period_4_pattern(kind, out, upsample):
     """Untrained generators on noise: the 4x4 s2 transposed convs give each of the 4x4 output
     phases its own sub-kernel, so the per-phase means of the output differ (a period-4 grid:
-    about half its standard deviation); nearest x2 + conv 3x3 leaves them nearly equal."""
+    about half its standard deviation); nearest / bilinear x2 + conv 3x3 leaves them nearly equal."""
     x = np.random.default_rng(0).random((1, 128, 128, 4)).astype("float32")
 
     def phase_amplitude(upsample):
@@ -99,14 +100,15 @@ def test_resize_upsampling_paints_no_period_4_pattern(kind, out):
 
     transpose = phase_amplitude("transpose")  # sr 0.036, edge 0.019
     assert transpose > 0.01
-    assert phase_amplitude("resize") < transpose / 5  # sr 0.0028, edge 0.0025
+    assert phase_amplitude(upsample) < transpose / 5  # resize: sr 0.0028, edge 0.0025
 
 
-def test_resize_upsampling_layers_and_bad_mode():
-    g = build_edgeconnect_generator(4, 1, kind="edge", upsample="resize", **TINY)
+@pytest.mark.parametrize("upsample,interpolation", [("resize", "nearest"), ("bilinear", "bilinear")])
+def test_resize_upsampling_layers_and_bad_mode(upsample, interpolation):
+    g = build_edgeconnect_generator(4, 1, kind="edge", upsample=upsample, **TINY)
     assert g(np.zeros((1, 16, 40, 4), "float32")).shape == (1, 16, 40, 1)
-    assert isinstance(g.get_layer("dec1_nearest"), keras.layers.UpSampling2D)
+    assert g.get_layer(f"dec1_{interpolation}").interpolation == interpolation
     assert count_spectral_norm(g) == 3 + 2 * TINY["num_blocks"] + 2  # the 3x3 convs keep SN
     assert not any(isinstance(layer, keras.layers.Conv2DTranspose) for layer in g.layers)
     with pytest.raises(ValueError, match="edgeconnect_body: upsample must be one of"):
-        build_edgeconnect_generator(4, 1, upsample="bilinear", **TINY)
+        build_edgeconnect_generator(4, 1, upsample="bicubic", **TINY)
