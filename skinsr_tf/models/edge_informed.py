@@ -82,6 +82,8 @@ class EdgeInformedSR(GANSRModel):
         upsample: both generators' decoders: "transpose" (the report's 4x4 s2 transposed convs,
             which paint a period-4 pattern), "resize" or "bilinear" (nearest / bilinear x2 + conv
             3x3); see `networks.edgeconnect`. Weights trained with one do not fit another.
+        loss_shift: the discriminators and VGG see SR and HR cropped at a random offset in
+            [0, loss_shift] px each step (0, the report's: never); see `GANSRModel.shifted`.
     Optimiser (compile): Adam lr 1e-3, betas (0.9, 0.99) (the report); the reference code's
     lr 1e-4, betas (0, 0.9) via `compile(learning_rate=1e-4, beta_1=0.0, beta_2=0.9)`.
     """

@@ -25,6 +25,12 @@ def _keep(value):
     return value
 
 
+def _pixels(value):
+    if int(value) != value or value < 0:
+        raise ValueError(f"must be a whole number of pixels >= 0, got {value!r}")
+    return int(value)
+
+
 class GANSRModel(TrainableSRModel):
     """TrainableSRModel with declared options, padded EdgeConnect geometry and GAN/VGG losses.
 
@@ -43,6 +49,7 @@ class GANSRModel(TrainableSRModel):
         "perceptual_weights": (None, _keep),
         "canny_sigma": (2.0, float),
         "upsample": ("transpose", UPSAMPLE_MODES),
+        "loss_shift": (0, _pixels),
     }
 
     def __init_subclass__(cls, **kwargs):
@@ -62,7 +69,10 @@ class GANSRModel(TrainableSRModel):
                 if value not in check:
                     raise ValueError(f"{type(self).__name__}: {name} must be one of {check}, got {value!r}")
             else:
-                value = check(value)
+                try:
+                    value = check(value)
+                except (TypeError, ValueError) as e:
+                    raise ValueError(f"{type(self).__name__}: {name}: {e}") from None
             setattr(self, name, value)
         self._perceptual = None
 
@@ -100,11 +110,25 @@ class GANSRModel(TrainableSRModel):
             # Kept out of Keras' tracking: not part of the SR model's weights or checkpoints.
             set_untracked(self, "_perceptual", make_perceptual(self.perceptual_weights))
 
+    def shifted(self, a, b):
+        """``a`` and ``b`` cropped at one random offset in [0, loss_shift] px (unchanged at 0).
+
+        The discriminators and VGG subsample by 2 at fixed positions, so a period-2 pattern in the
+        SR image moves their outputs one way at one phase and the other way at the other: a lever
+        the generator learns to pull (a grid). A random offset per step moves their sampling grid
+        against the SR pixel grid, and the pattern no longer pays in a consistent direction."""
+        j = self.loss_shift
+        if not j:
+            return a, b
+        dy, dx = tf.unstack(tf.random.uniform([2], 0, j + 1, dtype=tf.int32))
+        h, w = tf.shape(a)[1] - j, tf.shape(a)[2] - j
+        return a[:, dy:dy + h, dx:dx + w], b[:, dy:dy + h, dx:dx + w]
+
     def perceptual_terms(self, sr, hr):
-        """(content, style) VGG losses; zeros when the model trains without them."""
+        """(content, style) VGG losses (on `shifted` crops); zeros when the model trains without them."""
         if self._perceptual is None:
             return tf.constant(0.0), tf.constant(0.0)
-        return self._perceptual(sr, hr)
+        return self._perceptual(*self.shifted(sr, hr))
 
     def orientation_term(self, sr, hr):
         """`losses.orientation.orientation_coherence_loss`, or None when `orientation_weight` is 0."""
@@ -116,7 +140,10 @@ class GANSRModel(TrainableSRModel):
         return l1_loss(a, b)
 
     def adversarial(self, disc, real, fake, training=True):
-        """One pass of `disc` on [real; fake]: (d_loss, g_adv, real activations, fake activations)."""
+        """One pass of `disc` on [real; fake] (`shifted` crops in training): (d_loss, g_adv, real
+        activations, fake activations)."""
+        if training:
+            real, fake = self.shifted(real, fake)
         n = tf.shape(real)[0]
         acts = disc(tf.concat([real, fake], axis=0), training=training)
         real_acts, fake_acts = [a[:n] for a in acts], [a[n:] for a in acts]

@@ -37,6 +37,7 @@ class SPSR(GANSRModel):
         upsample: the branches' decoders: "transpose" (the report's 4x4 s2 transposed convs, a
             period-4 pattern), "resize" or "bilinear" (nearest / bilinear x2 + conv 3x3); see
             `networks.edgeconnect`.
+        loss_shift: random crop offset of the discriminators' and VGG's inputs, as `EdgeInformedSR`.
     Optimiser (compile): Adam lr 1e-3, betas (0.9, 0.999).
     """
 

@@ -24,7 +24,7 @@ import keras
 from keras import layers
 
 from .layers import (
-    UPSAMPLE_INTERPOLATION, ReflectionPadding2D, ScaledTanh, check_upsample, conv, instance_norm, residual_block,
+    ReflectionPadding2D, ScaledTanh, check_upsample, conv, instance_norm, residual_block, upsampling_layer,
 )
 
 INPUT_MULTIPLE = 4
@@ -105,8 +105,7 @@ def _up(x, filters, sn, mode, name):
     then conv 3x3."""
     if mode == "transpose":
         return conv(filters, 4, strides=2, sn=sn, transpose=True, padding="same", name=name)(x)
-    interpolation = UPSAMPLE_INTERPOLATION[mode]
-    x = layers.UpSampling2D(2, interpolation=interpolation, name=f"{name}_{interpolation}")(x)
+    x = upsampling_layer(mode, name)(x)
     x = ReflectionPadding2D(1, name=f"{name}_pad")(x)
     return conv(filters, 3, sn=sn, name=name)(x)
 

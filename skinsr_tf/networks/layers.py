@@ -142,6 +142,35 @@ class ScaledTanh(layers.Layer):
         return (ops.tanh(inputs) + 1.0) * 0.5
 
 
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class BilinearUpSampling2D(layers.Layer):
+    """x2 bilinear enlargement (half-pixel centres, edges clamped: ``tf.image.resize`` "bilinear").
+
+    Computed as nearest x2, then the fixed separable blur [1, 2, 1] / 4 with the border pixel
+    repeated, which is the same thing: Keras' ``UpSampling2D(interpolation="bilinear")`` does not
+    build for inputs of unknown height and width inside a ``tf.function``, and the models infer on
+    any image size.
+    """
+
+    def call(self, inputs):
+        x = ops.repeat(ops.repeat(inputs, 2, axis=1), 2, axis=2)
+        x = ops.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="symmetric")
+        x = (x[:, :-2] + 2.0 * x[:, 1:-1] + x[:, 2:]) * 0.25
+        return (x[:, :, :-2] + 2.0 * x[:, :, 1:-1] + x[:, :, 2:]) * 0.25
+
+    def compute_output_shape(self, input_shape):
+        n, h, w, c = input_shape
+        return (n, None if h is None else 2 * h, None if w is None else 2 * w, c)
+
+
+def upsampling_layer(mode, name):
+    """The parameter-free x2 enlargement of resizing ``mode`` ("resize" or "bilinear")."""
+    interpolation = UPSAMPLE_INTERPOLATION[mode]
+    if interpolation == "bilinear":
+        return BilinearUpSampling2D(name=f"{name}_bilinear")
+    return layers.UpSampling2D(2, interpolation=interpolation, name=f"{name}_{interpolation}")
+
+
 def count_spectral_norm(model):
     """Number of ``SpectralNormalization`` layers in ``model`` (nested models included)."""
     n = 0

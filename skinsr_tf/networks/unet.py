@@ -21,7 +21,7 @@ import math
 import keras
 from keras import layers
 
-from .layers import UPSAMPLE_INTERPOLATION, check_upsample
+from .layers import UPSAMPLE_INTERPOLATION, check_upsample, upsampling_layer
 
 INPUT_MULTIPLE = 16
 
@@ -46,9 +46,8 @@ def up_conv(filters, activation=None, name=None, mode="transpose"):
     nearest / bilinear x2 then conv 3x3, which paints no period-2 pattern of its own."""
     check_upsample(mode, "up_conv")
     if mode in UPSAMPLE_INTERPOLATION:
-        interpolation = UPSAMPLE_INTERPOLATION[mode]
         return keras.Sequential([
-            layers.UpSampling2D(2, interpolation=interpolation, name=f"{name}_{interpolation}"),
+            upsampling_layer(mode, name),
             layers.Conv2D(filters, 3, padding="same", activation=activation,
                           kernel_initializer="he_normal", name=f"{name}_conv"),
         ], name=name)

@@ -110,6 +110,13 @@ def test_keras_file_round_trip(tmp_path):
     np.testing.assert_array_equal(model(x).numpy(), loaded(x).numpy())
 
 
+def test_bilinear_upsampling_super_resolves_any_size():
+    model = make("joint", upsample="bilinear")
+    image = np.random.default_rng(0).integers(0, 256, (13, 21, 3)).astype(np.uint8)
+    assert model.super_resolve(image).shape == (52, 84, 3)  # traced for unknown H and W
+    assert model.predict_edges(image).shape == (52, 84)
+
+
 @pytest.mark.parametrize("stage", ["joint", "sr"])
 def test_predict_edges_any_size_tiled_like_super_resolve(stage):
     from skinsr_tf.data.edges import canny_tf, nearest_upsample

@@ -76,3 +76,32 @@ def test_joint_init_from_an_edge_run_takes_the_edge_generator_only(tmp_path):
     joint.load_init_weights(tmp_path / "joint" / "w.weights.h5")
     for a, b in zip(other.sr_generator.weights, joint.sr_generator.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_loss_shift_crops_sr_and_hr_at_one_random_offset():
+    import tensorflow as tf
+
+    model = SPSR(scale=4, preset="tiny", perceptual_weights="random", loss_shift=3)
+    assert model.get_config()["loss_shift"] == 3
+    a = tf.reshape(tf.range(2 * 20 * 24 * 3, dtype=tf.float32), (2, 20, 24, 3))
+    offsets = set()
+    for _ in range(40):
+        sa, sb = model.shifted(a, a + 1.0)
+        assert sa.shape == (2, 17, 21, 3)
+        np.testing.assert_array_equal((sb - sa).numpy(), 1.0)  # the same window of both
+        dy, dx = divmod(int(sa[0, 0, 0, 0]) // 3, 24)  # where the window starts in `a`
+        np.testing.assert_array_equal(sa.numpy(), a[:, dy:dy + 17, dx:dx + 21].numpy())
+        offsets.add((dy, dx))
+    assert offsets <= {(y, x) for y in range(4) for x in range(4)} and len(offsets) > 4
+    unshifted = SPSR(scale=4, preset="tiny", perceptual_weights="random")
+    assert unshifted.shifted(a, a)[0] is a
+    with pytest.raises(ValueError, match="SPSR: loss_shift: must be a whole number of pixels"):
+        SPSR(scale=4, preset="tiny", loss_shift=-1)
+
+
+@pytest.mark.parametrize("cls", [EdgeInformedSR, SPSR])
+def test_loss_shift_trains(cls):
+    model = cls(scale=4, preset="tiny", perceptual_weights="random", loss_shift=2)
+    model.compile()
+    logs = model.train_step(patch_batch(4, edges=True))
+    assert all(np.isfinite(float(v)) for v in logs.values())

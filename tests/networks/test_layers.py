@@ -3,6 +3,7 @@ import keras
 import pytest
 
 from skinsr_tf.networks.layers import (
+    BilinearUpSampling2D,
     ReflectionPadding2D,
     ScaledTanh,
     conv,
@@ -107,3 +108,15 @@ def test_spectral_norm_stays_float32_under_mixed_precision():
         assert np.all(np.isfinite(small.kernel.numpy()))
     finally:
         keras.mixed_precision.set_global_policy(previous)
+
+
+def test_bilinear_upsampling_equals_tf_image_resize_on_any_size():
+    import tensorflow as tf
+
+    x = np.random.default_rng(0).random((2, 7, 9, 3)).astype("float32")
+    expected = tf.image.resize(x, (14, 18), "bilinear").numpy()  # half-pixel centres, clamped edges
+    np.testing.assert_allclose(np.asarray(BilinearUpSampling2D()(x)), expected, atol=1e-6)
+    layer = BilinearUpSampling2D()
+    dynamic = tf.function(layer, input_signature=[tf.TensorSpec((None, None, None, 3))])
+    np.testing.assert_allclose(dynamic(x).numpy(), expected, atol=1e-6)  # unknown H, W in a graph
+    assert layer.compute_output_shape((None, None, 5, 3)) == (None, None, 10, 3)
