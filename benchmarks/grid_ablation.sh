@@ -20,21 +20,22 @@ common='"sr_input": "bicubic", "edge_input": "bicubic", "edge_residual": true, "
 gan='"adv_weight": 0.02, "content_weight": 0.0, "style_weight": 0.0'
 full='"adv_weight": 0.02, "content_weight": 1.0, "style_weight": 50.0'
 l1='"adv_weight": 0.0, "content_weight": 0.0, "style_weight": 0.0'
-# name | upsample | loss terms besides L1 | loss_shift
+# name | upsample | loss terms besides L1 | loss_shift | antialias
 configs=(
-  "transpose_full|transpose|$full|0"
-  "resize_full|resize|$full|0"
-  "resize_l1|resize|$l1|0"
-  "resize_gan|resize|$gan|0"
-  "bilinear_l1|bilinear|$l1|0"
-  "bilinear_gan_shift3|bilinear|$gan|3"
-  "bilinear_full_shift3|bilinear|$full|3"
+  "transpose_full|transpose|$full|0|false"
+  "resize_full|resize|$full|0|false"
+  "resize_l1|resize|$l1|0|false"
+  "resize_gan|resize|$gan|0|false"
+  "bilinear_l1|bilinear|$l1|0|false"
+  "bilinear_gan_shift3|bilinear|$gan|3|false"
+  "bilinear_full_shift3|bilinear|$full|3|false"
+  "bilinear_full_shift3_antialias|bilinear|$full|3|true"
 )
 methods=bicubic
 for config in "${configs[@]}"; do
-  IFS='|' read -r name upsample terms shift <<< "$config"
-  kwargs="{$common, $terms, \"upsample\": \"$upsample\", \"loss_shift\": $shift}"
-  prior="$runs/prior_$upsample.weights.h5"
+  IFS='|' read -r name upsample terms shift antialias <<< "$config"
+  kwargs="{$common, $terms, \"upsample\": \"$upsample\", \"loss_shift\": $shift, \"antialias\": $antialias}"
+  prior="$runs/prior_${upsample}_$antialias.weights.h5"
   [[ -f $prior ]] || python -c "
 import sys, json
 from skinsr_tf import EdgeInformedSR

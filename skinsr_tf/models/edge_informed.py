@@ -82,6 +82,8 @@ class EdgeInformedSR(GANSRModel):
         upsample: both generators' decoders: "transpose" (the report's 4x4 s2 transposed convs,
             which paint a period-4 pattern), "resize" or "bilinear" (nearest / bilinear x2 + conv
             3x3); see `networks.edgeconnect`. Weights trained with one do not fit another.
+        antialias: both generators blur before each stride-2 conv (not the report's); see
+            `networks.edgeconnect`.
         loss_shift: the discriminators and VGG see SR and HR cropped at a random offset in
             [0, loss_shift] px each step (0, the report's: never); see `GANSRModel.shifted`.
     Optimiser (compile): Adam lr 1e-3, betas (0.9, 0.99) (the report); the reference code's
@@ -110,7 +112,7 @@ class EdgeInformedSR(GANSRModel):
 
     def __init__(self, scale=4, preset="full", **kwargs):
         super().__init__(scale=scale, preset=preset, **kwargs)
-        g = {**get_preset("edgeconnect", preset), "upsample": self.upsample}
+        g = {**get_preset("edgeconnect", preset), "upsample": self.upsample, "antialias": self.antialias}
         d = get_preset("discriminator", preset)
         self.edge_generator = build_edgeconnect_generator(4, 1, kind="edge", name="edge_generator", **g)
         self.edge_discriminator = build_patch_discriminator(4, name="edge_discriminator", **d)

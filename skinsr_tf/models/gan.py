@@ -49,6 +49,7 @@ class GANSRModel(TrainableSRModel):
         "perceptual_weights": (None, _keep),
         "canny_sigma": (2.0, float),
         "upsample": ("transpose", UPSAMPLE_MODES),
+        "antialias": (False, bool),
         "loss_shift": (0, _pixels),
     }
 

@@ -37,6 +37,7 @@ class SPSR(GANSRModel):
         upsample: the branches' decoders: "transpose" (the report's 4x4 s2 transposed convs, a
             period-4 pattern), "resize" or "bilinear" (nearest / bilinear x2 + conv 3x3); see
             `networks.edgeconnect`.
+        antialias: blur before the branches' stride-2 convs, as `EdgeInformedSR`.
         loss_shift: random crop offset of the discriminators' and VGG's inputs, as `EdgeInformedSR`.
     Optimiser (compile): Adam lr 1e-3, betas (0.9, 0.999).
     """
@@ -68,7 +69,8 @@ class SPSR(GANSRModel):
             self.max_whole_pixels = 512 * 512
 
         self.generator = build_spsr_generator(
-            fusion=self.fusion, upsample=self.upsample, name="spsr_generator", **get_preset("spsr", preset)
+            fusion=self.fusion, upsample=self.upsample, antialias=self.antialias, name="spsr_generator",
+            **get_preset("spsr", preset),
         )
         d = get_preset("discriminator", preset)
         self.discriminator = build_patch_discriminator(3, name="image_discriminator", **d)

@@ -16,6 +16,8 @@ conv 3x3: a 4x4 s2 transposed conv gives each of the 4 output phases its own 2x2
 the two of them stack into a period-4 pattern on the output (a grid at x4 and x8 alike).
 ``upsample="bilinear"`` enlarges bilinearly instead: the 3x3 conv after nearest x2 still sees
 2x2 blocks, and two of them a 4x4 block structure, which training can turn into a weaker grid.
+``antialias=True`` (not the reference's) blurs ([1, 2, 1] / 4 each way) before each stride-2
+conv, so that the encoder's features depend less on where its sampling grid falls.
 
 Input H and W must be multiples of ``INPUT_MULTIPLE`` (4); the model classes pad.
 """
@@ -24,6 +26,7 @@ import keras
 from keras import layers
 
 from .layers import (
+    Blur2D,
     ReflectionPadding2D, ScaledTanh, check_upsample, conv, instance_norm, residual_block, upsampling_layer,
 )
 
@@ -41,6 +44,7 @@ def edgeconnect_body(
     prefix="",
     inject=None,
     upsample="transpose",
+    antialias=False,
 ):
     """Apply the generator body to tensor ``x``; return ``(raw_output, taps)``.
 
@@ -48,7 +52,8 @@ def edgeconnect_body(
     block) and "features" (the input to the output conv) to tensors. ``inject`` may hold tensors
     under "enc2" and/or "dec2": they are concatenated to the features right after that layer
     (SPSR's gradient branch). With ``out_channels=None`` the output conv is skipped and
-    ``raw_output`` is ``taps["features"]``. ``upsample``: "transpose" or "resize" (module docstring).
+    ``raw_output`` is ``taps["features"]``. ``upsample``: "transpose", "resize" or "bilinear";
+    ``antialias``: blur before each stride-2 conv (module docstring).
     """
     check_upsample(upsample, "edgeconnect_body")
     inject = inject or {}
@@ -66,6 +71,8 @@ def edgeconnect_body(
     x = instance_norm(name=f"{p}enc1_in")(x)
     x = taps["enc1"] = layers.ReLU(name=f"{p}enc1_relu")(x)
 
+    if antialias:
+        x = Blur2D(name=f"{p}enc2_blur")(x)
     x = layers.ZeroPadding2D(1, name=f"{p}enc2_pad")(x)
     x = conv(2 * c, 4, strides=2, sn=sn, name=f"{p}enc2")(x)
     x = instance_norm(name=f"{p}enc2_in")(x)
@@ -73,6 +80,8 @@ def edgeconnect_body(
     if "enc2" in inject:
         x = layers.Concatenate(name=f"{p}enc2_inject")([x, inject["enc2"]])
 
+    if antialias:
+        x = Blur2D(name=f"{p}enc3_blur")(x)
     x = layers.ZeroPadding2D(1, name=f"{p}enc3_pad")(x)
     x = conv(4 * c, 4, strides=2, sn=sn, name=f"{p}enc3")(x)
     x = instance_norm(name=f"{p}enc3_in")(x)
@@ -120,6 +129,7 @@ def build_edgeconnect_generator(
     name=None,
     input_size=None,
     upsample="transpose",
+    antialias=False,
 ):
     """EdgeConnect generator: (N, H, W, in_channels) -> (N, H, W, out_channels) in [0, 1].
 
@@ -127,7 +137,7 @@ def build_edgeconnect_generator(
     no spectral norm by default. ``spectral_norm`` overrides the default. H, W: multiples of 4
     (``input_size`` fixes them in the graph; default dynamic). Full size (64 ch, 8 blocks, 4 -> 1):
     10.77 M parameters, the reference's count. ``upsample``: "transpose" (the reference) or
-    "resize" (module docstring).
+    "resize" / "bilinear", ``antialias`` (module docstring).
     """
     if kind not in KINDS:
         raise ValueError(f"build_edgeconnect_generator: kind must be one of {KINDS}, got {kind!r}")
@@ -142,6 +152,7 @@ def build_edgeconnect_generator(
         num_blocks=num_blocks,
         sn=spectral_norm,
         upsample=upsample,
+        antialias=antialias,
     )
     if kind == "edge":
         outputs = layers.Activation("sigmoid", name="sigmoid", dtype="float32")(raw)

@@ -161,6 +161,20 @@ class BilinearUpSampling2D(layers.Layer):
         return (n, None if h is None else 2 * h, None if w is None else 2 * w, c)
 
 
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class Blur2D(layers.Layer):
+    """Fixed [1, 2, 1] x [1, 2, 1] / 16 blur per channel, reflection-padded (same size out).
+
+    Before a stride-2 convolution it removes most of what would alias (Zhang 2019, "Making
+    convolutional networks shift-invariant again"): the frequencies near 1/2 cycle per pixel that
+    subsampling folds onto low ones, which makes the features depend on the sampling phase."""
+
+    def call(self, inputs):
+        x = ops.pad(inputs, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="reflect")
+        x = (x[:, :-2] + 2.0 * x[:, 1:-1] + x[:, 2:]) * 0.25
+        return (x[:, :, :-2] + 2.0 * x[:, :, 1:-1] + x[:, :, 2:]) * 0.25
+
+
 def upsampling_layer(mode, name):
     """The parameter-free x2 enlargement of resizing ``mode`` ("resize" or "bilinear")."""
     interpolation = UPSAMPLE_INTERPOLATION[mode]

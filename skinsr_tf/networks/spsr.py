@@ -36,16 +36,17 @@ def build_spsr_generator(
     name=None,
     input_size=None,
     upsample="transpose",
+    antialias=False,
 ):
     """Functional two-branch SPSR generator; see the module docstring for inputs and outputs.
-    ``upsample``: the decoders' "transpose" (the reference) or "resize", as in
-    :func:`skinsr_tf.networks.edgeconnect.edgeconnect_body`."""
+    ``upsample`` (the decoders: "transpose", the reference's, "resize" or "bilinear") and
+    ``antialias`` as in :func:`skinsr_tf.networks.edgeconnect.edgeconnect_body`."""
     if fusion not in FUSIONS:
         raise ValueError(f"build_spsr_generator: fusion must be one of {FUSIONS}, got {fusion!r}")
     size = (None, None) if input_size is None else tuple(input_size)
     sr_in = layers.Input(shape=(*size, sr_in_channels), name="sr_input")
     grad_in = layers.Input(shape=(*size, grad_in_channels), name="grad_input")
-    common = dict(base_channels=base_channels, num_blocks=num_blocks, sn=False, upsample=upsample)
+    common = dict(base_channels=base_channels, num_blocks=num_blocks, sn=False, upsample=upsample, antialias=antialias)
 
     sr_feat, sr_taps = edgeconnect_body(sr_in, None, prefix="sr_", **common)
     grad_raw, grad_taps = edgeconnect_body(

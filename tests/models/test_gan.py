@@ -100,8 +100,9 @@ def test_loss_shift_crops_sr_and_hr_at_one_random_offset():
 
 
 @pytest.mark.parametrize("cls", [EdgeInformedSR, SPSR])
-def test_loss_shift_trains(cls):
-    model = cls(scale=4, preset="tiny", perceptual_weights="random", loss_shift=2)
+def test_loss_shift_and_antialias_train(cls):
+    model = cls(scale=4, preset="tiny", perceptual_weights="random", loss_shift=2, antialias=True)
+    assert model.get_config()["antialias"] is True
     model.compile()
     logs = model.train_step(patch_batch(4, edges=True))
     assert all(np.isfinite(float(v)) for v in logs.values())

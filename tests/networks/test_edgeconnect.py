@@ -112,3 +112,26 @@ def test_resize_upsampling_layers_and_bad_mode(upsample, interpolation):
     assert not any(isinstance(layer, keras.layers.Conv2DTranspose) for layer in g.layers)
     with pytest.raises(ValueError, match="edgeconnect_body: upsample must be one of"):
         build_edgeconnect_generator(4, 1, upsample="bicubic", **TINY)
+
+
+def test_antialias_makes_the_encoder_blind_to_the_sampling_phase():
+    """A checkerboard and the same shifted by one pixel: stride-2 sampling sees opposite phases
+    of it, so the plain encoder's features differ; blurred first ([1, 2, 1]), they are the same."""
+    i, j = np.mgrid[:32, :32]
+    board = (0.5 + 0.25 * (-1.0) ** (i + j))[None, ..., None].repeat(4, -1).astype("float32")
+    shifted = np.roll(board, 1, axis=2)  # even width: still a checkerboard, opposite phase
+
+    def enc2(antialias):
+        keras.utils.set_random_seed(0)
+        inp = keras.Input((None, None, 4))
+        _, taps = edgeconnect_body(inp, None, base_channels=4, num_blocks=1, antialias=antialias)
+        model = keras.Model(inp, taps["enc2"])
+        a, b = np.asarray(model(board)), np.asarray(model(shifted))
+        return np.abs(a - b)[:, 2:-2, 2:-2].max()
+
+    assert enc2(False) > 1e-2
+    assert enc2(True) < 1e-5
+    g = build_edgeconnect_generator(4, 1, antialias=True, **TINY)
+    plain = build_edgeconnect_generator(4, 1, **TINY)
+    assert g.count_params() == plain.count_params()  # the blur has no weights
+    assert {"enc2_blur", "enc3_blur"} <= {layer.name for layer in g.layers}

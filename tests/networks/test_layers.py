@@ -120,3 +120,13 @@ def test_bilinear_upsampling_equals_tf_image_resize_on_any_size():
     dynamic = tf.function(layer, input_signature=[tf.TensorSpec((None, None, None, 3))])
     np.testing.assert_allclose(dynamic(x).numpy(), expected, atol=1e-6)  # unknown H, W in a graph
     assert layer.compute_output_shape((None, None, 5, 3)) == (None, None, 10, 3)
+
+
+def test_blur2d_is_the_separable_121_filter_with_reflection():
+    from skinsr_tf.networks.layers import Blur2D
+
+    x = np.random.default_rng(1).random((2, 6, 7, 3)).astype("float32")
+    padded = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="reflect")
+    k = np.outer([1, 2, 1], [1, 2, 1]) / 16.0
+    expected = sum(k[i, j] * padded[:, i:i + 6, j:j + 7] for i in range(3) for j in range(3))
+    np.testing.assert_allclose(np.asarray(Blur2D()(x)), expected, atol=1e-6)
