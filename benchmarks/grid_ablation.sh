@@ -30,6 +30,8 @@ configs=(
   "bilinear_gan_shift3|bilinear|$gan|3|false"
   "bilinear_full_shift3|bilinear|$full|3|false"
   "bilinear_full_shift3_antialias|bilinear|$full|3|true"
+  "bilinear_full_shift3_periodic10|bilinear|$full, \"periodic_weight\": 10|3|false"
+  "bilinear_full_shift3_periodic50|bilinear|$full, \"periodic_weight\": 50|3|false"
 )
 methods=bicubic
 for config in "${configs[@]}"; do

@@ -1,5 +1,5 @@
 """Losses as plain functions on tensors: adversarial, perceptual (VGG content / style), pixel,
-orientation coherence.
+orientation coherence, periodic error.
 
 Names are importable from here lazily (no TensorFlow import at package import).
 """
@@ -23,6 +23,8 @@ _PUBLIC = {
     "orientation_coherence_loss": "orientation",
     "orientation_error_degrees": "orientation",
     "structure_tensor": "orientation",
+    "periodic_error": "periodic",
+    "periodic_error_loss": "periodic",
 }
 
 __all__ = sorted(_PUBLIC)

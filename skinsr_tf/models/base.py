@@ -227,13 +227,14 @@ class SRModel(keras.Model):
 
     # ------------------------------------------------------------------ weights
     @classmethod
-    def from_pretrained(cls, scale=4, preset=None, weights_dir=None, degradation=None):
+    def from_pretrained(cls, scale=4, preset=None, weights_dir=None, degradation=None, degrid=None):
         """Model with the shipped weights `{model_name}_x{scale}[_{degradation}][_{preset}].json` +
         `.shipped.h5` from `weights_dir` (default: `$SKINSR_TF_WEIGHTS_DIR` or `skinsr_tf/weights/`).
 
         `degradation`: None or "bicubic" for weights trained on MATLAB-bicubic LR; "realistic" for
         weights fine-tuned on `skinsr_tf.data.degrade`'s phone-photo degradations (no fallback to
-        the bicubic weights)."""
+        the bicubic weights). `degrid`: None keeps the shipped setting; True / False switches
+        `TrainableSRModel`'s degridding on / off (the weights fit either)."""
         if not cls.has_weights:
             kwargs = {"scale": scale}
             if preset is not None:
@@ -256,6 +257,8 @@ class SRModel(keras.Model):
                 raise ValueError(f"{cfg_path}: holds weights of model {cfg.get('model')!r}, "
                                  f"not {cls.model_name!r}")
             kwargs["scale"] = scale
+            if degrid is not None:
+                kwargs["degrid"] = bool(degrid)
             model = cls(**kwargs)
             model.build_for_inference()
             weights_file.load_model_weights(model, folder / f"{stem}{SHIPPED_SUFFIX}")

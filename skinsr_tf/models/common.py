@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from ..metrics import Y_WEIGHTS
 from .base import SRModel
+from .degrid import degrid
 from .keras_compat import SkipSymbolicBuild
 
 # How TensorFlow reports a graph XLA cannot compile (an op without an XLA kernel, tf2xla failure).
@@ -120,15 +121,16 @@ class TrainableSRModel(SkipSymbolicBuild, SRModel):
             if step is not None and not getattr(step, "takes_any_batch", False):
                 setattr(cls, name, _any_batch(step))
 
-    def __init__(self, scale=4, preset="full", residual=False, **kwargs):
+    def __init__(self, scale=4, preset="full", residual=False, degrid=False, **kwargs):
         super().__init__(scale=scale, preset=preset, **kwargs)
         self.residual = bool(residual)
+        self.degrid = bool(degrid)
         self._trackers = {}
         self.optimizers = {}
         self._track("psnr_y", "l1", "loss")
 
     def get_config(self):
-        return {**super().get_config(), "residual": self.residual}
+        return {**super().get_config(), "residual": self.residual, "degrid": self.degrid}
 
     def inference_variables(self):
         """The generators' variables only: discriminators are training-time machinery."""
@@ -141,12 +143,18 @@ class TrainableSRModel(SkipSymbolicBuild, SRModel):
         The networks stay exactly the paper's; the option only changes what their output means.
         It starts training at bicubic quality instead of a grey image, so a model trains in
         CPU-hours rather than GPU-days. The shipped weights use it (see the README).
+
+        With `degrid=True` the period-`scale` component of the correction is then removed
+        (`models.degrid`, not the report's): the decoders' grid cannot reach the image, in
+        training (so no loss can pay for it) or inference.
         """
-        if not self.residual:
+        if not (self.residual or self.degrid):
             return output
         from .bicubic import bicubic_upscale
 
-        return output + bicubic_upscale(lr, self.scale) - 0.5
+        bicubic = bicubic_upscale(lr, self.scale)
+        sr = output + bicubic - 0.5 if self.residual else output
+        return degrid(sr, bicubic, self.scale) if self.degrid else sr
 
     # --- trackers -------------------------------------------------------------------------
     def _track(self, *names):

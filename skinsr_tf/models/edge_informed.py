@@ -53,10 +53,15 @@ class EdgeInformedSR(GANSRModel):
             edge density (~30) balances the classes.
         residual: read the SR generator's output as 0.5 + a correction to bicubic (see
             `TrainableSRModel.add_residual`); the report's model has it off.
+        degrid: remove the period-s component of the SR image's correction to bicubic
+            (`models.degrid`; off in the report), in training and inference.
         l1_weight, adv_weight, content_weight, style_weight: SR generator loss weights
             (report: 1, 1, 0.1, 250; tuned for VGG19 fed raw [0, 1] RGB as in the reference).
         orientation_weight: weight of `losses.orientation.orientation_coherence_loss` in the SR
             generator loss (report: 0).
+        periodic_weight: weight of `losses.periodic.periodic_error_loss` in the SR generator loss
+            (report: 0): makes the generator's own period-s pattern cost what VGG and the
+            discriminator pay for it.
         perceptual_weights: VGG19 weights for content/style: None (backbone resolution: user file,
             keras cache, logged offline substitute), a file path, or "random" (tests only).
         canny_sigma: Gaussian sigma of the Canny detector (2, the report's).
@@ -128,8 +133,7 @@ class EdgeInformedSR(GANSRModel):
             self.loss_metric = "edge_g_loss"
         else:
             self._track("sr_l1", "sr_adv", "sr_content", "sr_style", "sr_g_loss", "sr_d_loss")
-            if self.orientation_weight:
-                self._track("sr_orientation")
+            self._track(*(f"sr_{name}" for name in self.optional_term_names))
         self.build_for_training()
         if self.edge_residual:
             zero_output_conv(self.edge_generator)
@@ -280,15 +284,15 @@ class EdgeInformedSR(GANSRModel):
                 + self.content_weight * content
                 + self.style_weight * style
             )
-            orient = self.orientation_term(sr, hr)
-            if orient is not None:
-                g_loss += self.orientation_weight * orient
+            optional = self.optional_terms(sr, hr)
+            for weight, value in optional.values():
+                g_loss += weight * value
         self.apply_loss("sr_d", d_tape, d_loss, d_vars)
         self.apply_loss("sr_g", g_tape, g_loss, g_vars)
         return self._log(
             {"sr_l1": l1, "sr_adv": adv, "sr_content": content, "sr_style": style,
              "sr_g_loss": g_loss, "sr_d_loss": d_loss,
-             **({"sr_orientation": orient} if orient is not None else {})}
+             **{f"sr_{name}": value for name, (_, value) in optional.items()}}
         )
 
     def test_step(self, data):

@@ -6,7 +6,8 @@
   bottleneck of at least 3 px; `call` pads the LR batch, runs `_forward` and crops the result.
 - Losses: one discriminator pass on [real; fake] gives the discriminator and adversarial
   generator losses (`gan_loss` kind); VGG content and style terms (`perceptual_weights`), made by
-  `compile` only when their weights are non-zero; the orientation-coherence term; mean absolute error.
+  `compile` only when their weights are non-zero; the optional orientation-coherence and
+  periodic-error terms (`optional_terms`); mean absolute error.
 """
 
 import inspect
@@ -15,6 +16,7 @@ import tensorflow as tf
 
 from ..losses.adversarial import GAN_KINDS, discriminator_loss, generator_loss
 from ..losses.orientation import orientation_coherence_loss
+from ..losses.periodic import periodic_error_loss
 from ..losses.pixel import l1_loss
 from ..networks.layers import UPSAMPLE_MODES
 from .common import TrainableSRModel, edgeconnect_lr_geometry, make_perceptual, pad_to_multiple
@@ -46,6 +48,7 @@ class GANSRModel(TrainableSRModel):
         "content_weight": (0.1, float),
         "style_weight": (250.0, float),
         "orientation_weight": (0.0, float),
+        "periodic_weight": (0.0, float),
         "perceptual_weights": (None, _keep),
         "canny_sigma": (2.0, float),
         "upsample": ("transpose", UPSAMPLE_MODES),
@@ -131,9 +134,18 @@ class GANSRModel(TrainableSRModel):
             return tf.constant(0.0), tf.constant(0.0)
         return self._perceptual(*self.shifted(sr, hr))
 
-    def orientation_term(self, sr, hr):
-        """`losses.orientation.orientation_coherence_loss`, or None when `orientation_weight` is 0."""
-        return orientation_coherence_loss(sr, hr) if self.orientation_weight else None
+    @property
+    def optional_term_names(self):
+        """The generator loss terms that are off by default (weight 0) and switched on here."""
+        return tuple(name for name in ("orientation", "periodic") if getattr(self, f"{name}_weight"))
+
+    def optional_terms(self, sr, hr):
+        """{name: (weight, value)} of `optional_term_names`: "orientation" is
+        `losses.orientation.orientation_coherence_loss`, "periodic" `losses.periodic.periodic_error_loss`
+        (on the full SR and HR: its period is fixed by the SR pixel grid, not shifted)."""
+        losses = {"orientation": lambda: orientation_coherence_loss(sr, hr),
+                  "periodic": lambda: periodic_error_loss(sr, hr, self.scale)}
+        return {name: (getattr(self, f"{name}_weight"), losses[name]()) for name in self.optional_term_names}
 
     @staticmethod
     def l1(a, b):

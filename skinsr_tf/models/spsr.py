@@ -32,6 +32,7 @@ class SPSR(GANSRModel):
         adv_weight, content_weight, style_weight, l1_weight, grad_adv_weight, grad_pixel_weight,
         branch_weight: loss weights (report: 0.005, 1, 1, 0.01, 0.005, 0.01, 0.5).
         orientation_weight: weight of `losses.orientation.orientation_coherence_loss` (report: 0).
+        periodic_weight: weight of `losses.periodic.periodic_error_loss` (report: 0), as `EdgeInformedSR`.
         perceptual_weights: None (backbone resolution), a VGG19 file, or "random" (tests).
         canny_sigma: Canny sigma for the SR branch's edge channel.
         upsample: the branches' decoders: "transpose" (the report's 4x4 s2 transposed convs, a
@@ -39,6 +40,7 @@ class SPSR(GANSRModel):
             `networks.edgeconnect`.
         antialias: blur before the branches' stride-2 convs, as `EdgeInformedSR`.
         loss_shift: random crop offset of the discriminators' and VGG's inputs, as `EdgeInformedSR`.
+        residual, degrid: as `EdgeInformedSR` (both off in the report).
     Optimiser (compile): Adam lr 1e-3, betas (0.9, 0.999).
     """
 
@@ -76,8 +78,7 @@ class SPSR(GANSRModel):
         self.discriminator = build_patch_discriminator(3, name="image_discriminator", **d)
         self.grad_discriminator = build_patch_discriminator(3, name="gradient_discriminator", **d)
         self._track("l1", "adv", "content", "style", "grad_adv", "grad_pixel", "branch", "g_loss", "d_loss", "grad_d_loss")
-        if self.orientation_weight:
-            self._track("orientation")
+        self._track(*self.optional_term_names)
         self.build_for_training()
 
     def _optimizer_groups(self):
@@ -127,14 +128,14 @@ class SPSR(GANSRModel):
                 + self.grad_pixel_weight * grad_pixel
                 + self.branch_weight * branch_l1
             )
-            orient = self.orientation_term(sr, hr)
-            if orient is not None:
-                g_loss += self.orientation_weight * orient
+            optional = self.optional_terms(sr, hr)
+            for weight, value in optional.values():
+                g_loss += weight * value
         self.apply_loss("d", d_tape, d_loss, d_vars)
         self.apply_loss("grad_d", gd_tape, grad_d_loss, gd_vars)
         self.apply_loss("g", g_tape, g_loss, g_vars)
         return self._log(
             {"l1": l1, "adv": adv, "content": content, "style": style, "grad_adv": grad_adv,
              "grad_pixel": grad_pixel, "branch": branch_l1, "g_loss": g_loss, "d_loss": d_loss,
-             "grad_d_loss": grad_d_loss, **({"orientation": orient} if orient is not None else {})}
+             "grad_d_loss": grad_d_loss, **{name: value for name, (_, value) in optional.items()}}
         )

@@ -5,15 +5,17 @@ Their four poolings need h, w multiples of 16: `call` pads the LR image by edge 
 crops the output back. Loss: lambda_pixel * pixel(sr, hr) + lambda_gradient * distance between
 gradient maps (central differences or Sobel, same distance as the pixel term); with
 pixel_loss="mse", gradient_loss="sobel" this is Lu & Chen's MixGE. ``orientation_weight`` adds
-`losses.orientation.orientation_coherence_loss` and ``content_weight`` the VGG content term of
-`losses.perceptual` (both default 0, the report's setting; the content term keeps a model trained
-on degraded LR from trading all texture for PSNR).
+`losses.orientation.orientation_coherence_loss`, ``periodic_weight`` `losses.periodic.periodic_error_loss`
+(the decoder's period-s pattern) and ``content_weight`` the VGG content term of `losses.perceptual`
+(all default 0, the report's setting; the content term keeps a model trained on degraded LR from
+trading all texture for PSNR).
 """
 
 import keras
 import tensorflow as tf
 
 from ..losses.orientation import orientation_coherence_loss
+from ..losses.periodic import periodic_error_loss
 from ..losses.pixel import GRADIENT_METHODS, get_distance, gradient_loss
 from ..networks import unet as unet_net
 from ..networks import unetpp as unetpp_net
@@ -38,6 +40,7 @@ class _PixelGradientSR(TrainableSRModel):
         lambda_pixel=1.0,
         lambda_gradient=0.1,
         orientation_weight=0.0,
+        periodic_weight=0.0,
         content_weight=0.0,
         perceptual_weights=None,
         **kwargs,
@@ -53,6 +56,7 @@ class _PixelGradientSR(TrainableSRModel):
         self.lambda_pixel = float(lambda_pixel)
         self.lambda_gradient = float(lambda_gradient)
         self.orientation_weight = float(orientation_weight)
+        self.periodic_weight = float(periodic_weight)
         self.content_weight = float(content_weight)
         self.perceptual_weights = perceptual_weights
         self._perceptual = None
@@ -60,6 +64,8 @@ class _PixelGradientSR(TrainableSRModel):
         self._track("pixel", "gradient", "loss")
         if self.orientation_weight:
             self._track("orientation")
+        if self.periodic_weight:
+            self._track("periodic")
         if self.content_weight:
             self._track("content")
         self.build_for_training()
@@ -75,6 +81,7 @@ class _PixelGradientSR(TrainableSRModel):
             "lambda_pixel": self.lambda_pixel,
             "lambda_gradient": self.lambda_gradient,
             "orientation_weight": self.orientation_weight,
+            "periodic_weight": self.periodic_weight,
             "content_weight": self.content_weight,
             "perceptual_weights": self.perceptual_weights,
         }
@@ -106,11 +113,12 @@ class _PixelGradientSR(TrainableSRModel):
         if self.gradient_loss is not None and self.lambda_gradient:
             grad = gradient_loss(sr, hr, method=self.gradient_loss, distance=self.pixel_loss)
         orient = orientation_coherence_loss(sr, hr) if self.orientation_weight else tf.constant(0.0)
+        periodic = periodic_error_loss(sr, hr, self.scale) if self.periodic_weight else tf.constant(0.0)
         content = tf.constant(0.0)
         if self.content_weight:
             perceptual = self._perceptual
             content = perceptual.content_loss(*perceptual.features(sr, hr))
-        return pixel, grad, orient, content
+        return pixel, grad, orient, periodic, content
 
     def train_step(self, data):
         lr, hr = data["lr"], data["hr"]
@@ -121,13 +129,16 @@ class _PixelGradientSR(TrainableSRModel):
             pixel = tf.add_n([t[0] for t in terms]) / len(terms)
             grad = tf.add_n([t[1] for t in terms]) / len(terms)
             orient = tf.add_n([t[2] for t in terms]) / len(terms)
-            content = tf.add_n([t[3] for t in terms]) / len(terms)
-            loss = (self.lambda_pixel * pixel + self.lambda_gradient * grad
-                    + self.orientation_weight * orient + self.content_weight * content)
+            periodic = tf.add_n([t[3] for t in terms]) / len(terms)
+            content = tf.add_n([t[4] for t in terms]) / len(terms)
+            loss = (self.lambda_pixel * pixel + self.lambda_gradient * grad + self.orientation_weight * orient
+                    + self.periodic_weight * periodic + self.content_weight * content)
         self.apply_loss("g", tape, loss, variables)
         logs = {"pixel": pixel, "gradient": grad, "loss": loss}
         if self.orientation_weight:
             logs["orientation"] = orient
+        if self.periodic_weight:
+            logs["periodic"] = periodic
         if self.content_weight:
             logs["content"] = content
         return self._log(logs)
@@ -139,11 +150,13 @@ class UNetSR(_PixelGradientSR):
 
     Args: scale (2, 4, 8), preset ("full": 64 base channels), pixel_loss ("l1" | "mse"),
     gradient_loss ("central" | "sobel" | None), lambda_pixel, lambda_gradient, orientation_weight
-    (orientation-coherence loss; 0 = off, the report's setting), content_weight (VGG content loss,
+    (orientation-coherence loss; 0 = off, the report's setting), periodic_weight (periodic-error
+    loss against the decoder's grid; 0 = off, the report's), content_weight (VGG content loss,
     0 = off, the report's setting) and perceptual_weights (its VGG: None = backbone resolution, a
     file, or "random" for tests), upsample ("transpose":
     conv-transpose 2x2 s2, Lu & Chen's and the shipped weights'; "resize" / "bilinear": nearest /
-    bilinear x2 + conv 3x3, no checkerboard, see :mod:`skinsr_tf.networks.unet`).
+    bilinear x2 + conv 3x3, no checkerboard, see :mod:`skinsr_tf.networks.unet`), residual and
+    degrid (bicubic + correction; the correction's period-s component removed, `models.degrid`).
     Optimiser (compile): Adam lr 1e-3, betas (0.9, 0.99).
     """
 

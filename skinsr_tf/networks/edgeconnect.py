@@ -26,8 +26,7 @@ import keras
 from keras import layers
 
 from .layers import (
-    Blur2D,
-    ReflectionPadding2D, ScaledTanh, check_upsample, conv, instance_norm, residual_block, upsampling_layer,
+    Blur2D, ReflectionPadding2D, ScaledTanh, check_upsample, conv, instance_norm, residual_block, upsampling_layer,
 )
 
 INPUT_MULTIPLE = 4

@@ -7,6 +7,8 @@ import pytest
 import tensorflow as tf
 
 from skinsr_tf.data.resize import imresize
+from skinsr_tf.losses.orientation import orientation_coherence_loss
+from skinsr_tf.losses.periodic import periodic_error_loss
 from skinsr_tf.models import weights_file
 from skinsr_tf.models.bicubic import bicubic_upscale
 from skinsr_tf.models.edge_informed import EdgeInformedSR
@@ -130,19 +132,27 @@ def test_bicubic_upscale_is_matlab_imresize(scale):
     np.testing.assert_allclose(out, bicubic_ref(x, scale), atol=1e-5)
 
 
-@pytest.mark.parametrize("name", ["unet", "edge_sisr", "spsr"])
-def test_orientation_weight_adds_the_orientation_term(name):
-    """Default 0 (the report's loss, nothing logged); a weight adds exactly weight x the loss."""
-    from skinsr_tf.losses.orientation import orientation_coherence_loss
+OPTIONAL_TERMS = {
+    "orientation": lambda sr, hr: orientation_coherence_loss(sr, hr),
+    "periodic": lambda sr, hr: periodic_error_loss(sr, hr, 4),
+}
 
+
+@pytest.mark.parametrize("term", list(OPTIONAL_TERMS))
+@pytest.mark.parametrize("name", ["unet", "edge_sisr", "spsr"])
+def test_optional_term_weight_adds_exactly_that_term(name, term):
+    """orientation_weight, periodic_weight: default 0 (the report's loss, nothing logged); a weight
+    adds exactly weight x the loss, logged under the term's name."""
+    option = f"{term}_weight"
     batch = patch_batch(edges=True)
-    assert make(name).orientation_weight == 0.0
-    model = make(name, orientation_weight=2.0, residual=True)
-    assert type(model).from_config(model.get_config()).orientation_weight == 2.0
+    assert getattr(make(name), option) == 0.0
+    model = make(name, residual=True, **{option: 2.0})
+    assert getattr(type(model).from_config(model.get_config()), option) == 2.0
     model.compile(learning_rate=0.0)  # the step leaves the weights as they are
-    expected = float(orientation_coherence_loss(model(batch["lr"]), batch["hr"]))
+    sr = model(batch["lr"])
+    expected = float(OPTIONAL_TERMS[term](sr, batch["hr"]))
     logs = {k: float(v) for k, v in model.train_step(batch).items()}
-    key = "sr_orientation" if name == "edge_sisr" else "orientation"
+    key = f"sr_{term}" if name == "edge_sisr" else term
     assert logs[key] == pytest.approx(expected, rel=1e-3) and expected > 0
     plain = make(name, residual=True)
     plain.compile(learning_rate=0.0)

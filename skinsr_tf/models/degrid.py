@@ -1,0 +1,59 @@
+"""Degridding: remove the period-``scale`` component of what a network adds to bicubic.
+
+A decoder's grid is the part of its output that repeats every s = ``scale`` pixels, with an
+amplitude that follows the content. Its local estimate, for an image r:
+
+    P(r) = C(r - T(r))
+
+T averages each pixel's s x s neighbourhood with a (2s - 1)-tap triangle per axis, whose
+frequency response is zero at every harmonic k/s cycles per pixel but DC: r - T(r) keeps what
+varies from phase to phase. C averages the pixels of the same phase, at offsets (m s, n s) with
+|m|, |n| <= ``window`` (triangular weights): its response is 1 at every harmonic and falls to
+~0 within about 1 / (window s) of it. So P passes the spectral lines of a period-s pattern (the
+ones `metrics.periodic_energy` measures) and the narrow bands around them, and r - P(r) is r with
+those notched out. Both averages are normalised over the pixels inside the image (no padding
+values enter), and both are shift-invariant, so tiles agree where they overlap.
+
+`degrid(sr, bicubic)` notches only the correction, SR - bicubic: the bicubic image carries what
+the LR image says at those frequencies and stays untouched.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+DEGRID_WINDOW = 8  # LR pixels each side over which a phase is averaged
+
+
+def _taps(scale, window):
+    """(triangle over one s x s cell, same-phase comb) 1-D weights, each summing to 1."""
+    s = int(scale)
+    triangle = np.array([s - abs(d) for d in range(1 - s, s)], np.float32)
+    comb = np.array([window + 1 - abs(m) for m in range(-window, window + 1)], np.float32)
+    return triangle / triangle.sum(), comb / comb.sum()
+
+
+def _normalised_average(x, taps, dilation):
+    """Separable average of ``x`` with 1-D ``taps`` spaced ``dilation`` px apart, over the pixels
+    inside the image only (zero padding, divided by the weight that fell inside)."""
+    c = x.shape[-1]
+    y = tf.concat([x, tf.ones_like(x[..., :1])], axis=-1)
+    k = len(taps)
+    for axis in (0, 1):
+        shape = (k, 1) if axis == 0 else (1, k)
+        kernel = tf.constant(np.tile(taps.reshape(shape + (1, 1)), (1, 1, c + 1, 1)))
+        rate = [dilation, 1] if axis == 0 else [1, dilation]
+        y = tf.nn.depthwise_conv2d(y, kernel, [1, 1, 1, 1], "SAME", dilations=rate)
+    return y[..., :c] / y[..., c:]
+
+
+def periodic_component(image, scale, window=DEGRID_WINDOW):
+    """P(image): its local period-``scale`` pattern (same shape, float32; see the module)."""
+    x = tf.cast(image, tf.float32)
+    triangle, comb = _taps(scale, window)
+    return _normalised_average(x - _normalised_average(x, triangle, 1), comb, int(scale))
+
+
+def degrid(sr, bicubic, scale, window=DEGRID_WINDOW):
+    """``sr`` with the period-``scale`` component of its correction to ``bicubic`` removed."""
+    sr = tf.cast(sr, tf.float32)
+    return sr - periodic_component(sr - tf.cast(bicubic, tf.float32), scale, window)
