@@ -7,7 +7,8 @@ and model construction (the cost of inference itself) and the absolute peak. Mod
   tiled  tiles of --tile LR pixels (blended), --batch_size per pass;
   big    a 1024x1024 LR image -> 4096x4096 at x4 with automatic tiling: the memory check
          (the target is < 4 GB peak on a CPU machine).
-Weights are random (speed and memory do not depend on them).
+Weights are random (speed and memory do not depend on them). `--degrid` times the networks with
+`degrid=True`, as the shipped weights run them.
 
     python benchmarks/infer_speed.py --models=bicubic,edge_sisr --presets=tiny
     python benchmarks/infer_speed.py --models=edge_sisr,spsr,unet,unetpp --presets=full --modes=whole,tiled,big
@@ -34,6 +35,7 @@ def define_flags():
     flags.DEFINE_integer("scale", 4, "upscaling factor")
     flags.DEFINE_integer("lr_size", 128, "LR side (pixels) for whole and tiled modes")
     flags.DEFINE_integer("tile", 64, "LR tile side for tiled mode")
+    flags.DEFINE_bool("degrid", False, "networks with degrid=True (the shipped weights' setting)")
     flags.DEFINE_integer("batch_size", None, "tiles per forward pass (default: the model's default_tile_batch)")
     flags.DEFINE_integer("repeats", 3, "timed runs after one warm-up (big mode: 1 run)")
     flags.DEFINE_string("json_out", None, "also write the results as JSON here")
@@ -44,18 +46,20 @@ def _rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
 
 
-def measure(model_name, preset, mode, scale=4, lr_size=128, tile=64, batch_size=None, repeats=3, big_side=1024):
+def measure(model_name, preset, mode, scale=4, lr_size=128, tile=64, batch_size=None, repeats=3, big_side=1024,
+            degrid=False):
     """Time `super_resolve` for one configuration in this process; returns the result row (dict).
 
     Modes as in the module docstring; `big_side` is the LR side of mode "big" (1024: the 4096^2
-    output check). The model is built under the current global dtype policy.
+    output check); `degrid`: the networks' `degrid` option. The model is built under the current
+    global dtype policy.
     """
     import numpy as np
 
     from skinsr_tf.models.registry import get_model_class
 
     cls = get_model_class(model_name)
-    model = cls(scale=scale) if model_name == "bicubic" else cls(scale=scale, preset=preset)
+    model = cls(scale=scale) if model_name == "bicubic" else cls(scale=scale, preset=preset, degrid=degrid)
     model.build_for_inference()
     base_mb = _rss_mb()
     rng = np.random.default_rng(0)
@@ -75,7 +79,11 @@ def measure(model_name, preset, mode, scale=4, lr_size=128, tile=64, batch_size=
         times.append(time.perf_counter() - t0)
     peak_mb = _rss_mb()
     sec = min(times)
-    return {"model": model_name, "preset": "-" if model_name == "bicubic" else preset, "mode": mode,
+    if model_name == "bicubic":
+        preset = "-"
+    elif degrid:
+        preset += " + degrid"
+    return {"model": model_name, "preset": preset, "mode": mode,
             "lr": f"{side}x{side}", "out": f"{out.shape[1]}x{out.shape[0]}",
             "tile": "auto" if tile is None else tile, "seconds": round(sec, 3),
             "mpix_per_s": round(out.shape[0] * out.shape[1] / sec / 1e6, 3),
@@ -85,7 +93,7 @@ def measure(model_name, preset, mode, scale=4, lr_size=128, tile=64, batch_size=
 def run_worker(spec):
     model_name, preset, mode = spec.split(":")
     result = measure(model_name, preset, mode, scale=FLAGS.scale, lr_size=FLAGS.lr_size, tile=FLAGS.tile,
-                     batch_size=FLAGS.batch_size, repeats=FLAGS.repeats)
+                     batch_size=FLAGS.batch_size, repeats=FLAGS.repeats, degrid=FLAGS.degrid)
     print("RESULT " + json.dumps(result), flush=True)
 
 
@@ -103,7 +111,7 @@ def main(argv):
                 configs.append(f"{model}:{preset}:{mode}")
     results = []
     passthrough = [f"--scale={FLAGS.scale}", f"--lr_size={FLAGS.lr_size}", f"--tile={FLAGS.tile}",
-                   f"--repeats={FLAGS.repeats}"] + ([f"--batch_size={FLAGS.batch_size}"] if FLAGS.batch_size else [])
+                   f"--repeats={FLAGS.repeats}", f"--degrid={FLAGS.degrid}"] + ([f"--batch_size={FLAGS.batch_size}"] if FLAGS.batch_size else [])
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     for spec in configs:
         proc = subprocess.run([sys.executable, __file__, f"--worker={spec}", *passthrough],

@@ -48,7 +48,7 @@ def main(argv):
     del argv
     from skinsr_tf.data.io import atomic_write
     from skinsr_tf.models.registry import load_model, resolve_weights
-    from skinsr_tf.runs import SHIPPED_SUFFIX
+    from skinsr_tf.runs import SHIPPED_SUFFIX, checkpoint_step
 
     run = Path(FLAGS.run)
     config = json.loads((run / "config.json").read_text())
@@ -61,14 +61,18 @@ def main(argv):
         stem += f"_{degradation['preset']}"
     out = Path(FLAGS.out_dir)
     shipped = model.save_weights(out / f"{stem}{SHIPPED_SUFFIX}", kind="shipped")
+    weights = resolve_weights(run)
+    training = {k: config.get(k) for k in ("steps", "batch_size", "crop", "compile", "data_dir")}
+    if checkpoint_step(weights) is not None:  # stopped early: the steps it ran, and those planned
+        training.update(steps=checkpoint_step(weights), planned_steps=config.get("steps"))
     meta = {
         "model": model.model_name,
         "model_kwargs": kwargs,
         "weights_dtype": "float16",
         "trained_on": FLAGS.trained_on,
         "command": FLAGS.command,
-        "training": {k: config.get(k) for k in ("steps", "batch_size", "crop", "compile", "data_dir")},
-        "weights_file": resolve_weights(run).name,  # a checkpoint name when the run was stopped early
+        "training": training,
+        "weights_file": weights.name,  # a checkpoint name when the run was stopped early
         "compute": [t for t in map(training_time, [*FLAGS.init_runs, run]) if t is not None],
         "degradation": degradation,
         "not_clinically_validated": True,

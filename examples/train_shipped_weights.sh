@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The exact commands behind skinsr_tf/weights/ (2 CPU cores: about 25 min per U-Net, 1-1.5 h per
-# edge-informed scale). Usage: bash examples/train_shipped_weights.sh [unet|edge_sisr|realistic|all]
+# edge-informed scale). Usage: bash examples/train_shipped_weights.sh [unet|edge_sisr|realistic|spsr_unetpp|all]
 #
 # The edge-informed models were trained in stages, each starting from the previous run folder
 # (--edge_weights initialises all four networks); the loss weights moved towards the content (VGG)
@@ -90,4 +90,32 @@ if [[ $what == realistic || $what == all ]]; then
     --trained_on="$real" --command="bash examples/train_shipped_weights.sh realistic"
   python examples/ship_weights.py --run=runs/edge_x4_realistic_b --init_runs=runs/edge_x4_realistic --trained_on="$real" \
     --command="bash examples/train_shipped_weights.sh realistic"
+fi
+
+# U-Net++ and SPSR, x4 and x8, on the real-photograph corpus with each training photograph listed 8
+# times (as the realistic U-Net's last stages), clean MATLAB-bicubic LR, trained with the fixes of
+# the grid ablation (README, "Real-photograph training data, periodic artefacts and edge scores"):
+# residual, bilinear decoders, degrid in training and inference; SPSR also with antialias,
+# loss_shift 3, periodic_weight 50 and, for CPU-hours, L1 and gradient-pixel weights raised, the
+# adversarial weights lowered, no style term and batch 4. The four runs shared 2 CPU cores and
+# were stopped at the step counts below (the plateau LR schedule does not look ahead, so --steps=N
+# reproduces a run stopped at N).
+if [[ $what == spsr_unetpp || $what == all ]]; then
+  python examples/make_training_data.py --out_dir=data/real
+  python -c 'from skinsr_tf.data.dataset import oversample_manifest as o; o("data/real/train/skinsr_manifest.json", "data/real/train_photos_x8.json", {"photos/*": 8})'
+  real="examples/make_training_data.py --out_dir=data/real train/, each photograph listed 8 times (data/real/train_photos_x8.json); never heldout/"
+  UNETPP_STEPS_X4=1350 UNETPP_STEPS_X8=1050 SPSR_STEPS_X4=300 SPSR_STEPS_X8=300
+  for s in 4 8; do
+    common="--preset=small --scale=$s --residual --data_dir=data/real/train_photos_x8.json --crop=96 --steps_per_epoch=50 --val_batches=4"
+    steps=UNETPP_STEPS_X$s
+    python examples/train.py --model=unetpp $common --lr=1e-3 --steps=${!steps} \
+      --model_kwargs='{"upsample": "bilinear", "degrid": true}' --output_dir=runs/unetpp_x$s
+    steps=SPSR_STEPS_X$s
+    python examples/train.py --model=spsr $common --lr=2e-4 --batch_size=4 --steps=${!steps} \
+      --model_kwargs='{"upsample": "bilinear", "degrid": true, "antialias": true, "loss_shift": 3, "periodic_weight": 50.0, "adv_weight": 0.02, "grad_adv_weight": 0.02, "l1_weight": 5.0, "grad_pixel_weight": 1.0, "style_weight": 0.0}' \
+      --output_dir=runs/spsr_x$s
+    for m in unetpp spsr; do
+      python examples/ship_weights.py --run=runs/${m}_x$s --trained_on="$real" --command="bash examples/train_shipped_weights.sh spsr_unetpp"
+    done
+  done
 fi

@@ -41,12 +41,19 @@ def checkpoint_path(directory, step):
     return Path(directory) / f"ckpt-{int(step)}{CHECKPOINT_SUFFIX}"
 
 
+def checkpoint_step(path):
+    """The step of checkpoint file `path` (`ckpt-<step>.ckpt.h5`), or None for any other file."""
+    m = _CKPT_RE.match(Path(path).name)
+    return int(m.group(1)) if m else None
+
+
 def list_checkpoints(directory):
     """[(step, path)] of the checkpoints in `directory`, oldest first."""
     directory = Path(directory)
     if not directory.is_dir():
         return []
-    found = [(int(m.group(1)), directory / m.group(0)) for m in map(_CKPT_RE.match, os.listdir(directory)) if m]
+    found = [(checkpoint_step(name), directory / name) for name in os.listdir(directory)
+             if checkpoint_step(name) is not None]
     return sorted(found)
 
 

@@ -8,7 +8,8 @@ amplitude that follows the content. Its local estimate, for an image r:
 T averages each pixel's s x s neighbourhood with a (2s - 1)-tap triangle per axis, whose
 frequency response is zero at every harmonic k/s cycles per pixel but DC: r - T(r) keeps what
 varies from phase to phase. C averages the pixels of the same phase, at offsets (m s, n s) with
-|m|, |n| <= ``window`` (triangular weights): its response is 1 at every harmonic and falls to
+|m|, |n| <= ``window`` (triangular weights; by default ``DEGRID_RADIUS`` // s, so that the same
+HR area is averaged at every scale: the grid's amplitude follows the content over HR pixels): its response is 1 at every harmonic and falls to
 ~0 within about 1 / (window s) of it. So P passes the spectral lines of a period-s pattern (the
 ones `metrics.periodic_energy` measures) and the narrow bands around them, and r - P(r) is r with
 those notched out. Both averages are normalised over the pixels inside the image (no padding
@@ -21,7 +22,12 @@ the LR image says at those frequencies and stays untouched.
 import numpy as np
 import tensorflow as tf
 
-DEGRID_WINDOW = 8  # LR pixels each side over which a phase is averaged
+DEGRID_RADIUS = 32  # HR pixels each side over which a phase is averaged (8 LR pixels at x4, 4 at x8)
+
+
+def default_window(scale):
+    """Same-phase neighbours each side (LR pixels) that `DEGRID_RADIUS` HR pixels hold."""
+    return max(1, DEGRID_RADIUS // int(scale))
 
 
 def _taps(scale, window):
@@ -32,28 +38,42 @@ def _taps(scale, window):
     return triangle / triangle.sum(), comb / comb.sum()
 
 
+def _separable(y, taps):
+    """``y`` filtered with the 1-D ``taps`` along both axes, zero padding."""
+    c, k = y.shape[-1], len(taps)
+    for shape in ((k, 1), (1, k)):
+        kernel = tf.constant(np.tile(taps.reshape(shape + (1, 1)), (1, 1, c, 1)))
+        y = tf.nn.depthwise_conv2d(y, kernel, [1, 1, 1, 1], "SAME")
+    return y
+
+
 def _normalised_average(x, taps, dilation):
     """Separable average of ``x`` with 1-D ``taps`` spaced ``dilation`` px apart, over the pixels
-    inside the image only (zero padding, divided by the weight that fell inside)."""
+    inside the image only (zero padding, divided by the weight that fell inside).
+
+    A dilated filter acts on each phase of the ``dilation`` x ``dilation`` cell on its own, so it
+    runs undilated on the phases side by side (space_to_depth): the same sums, 4x faster on CPU
+    than TensorFlow's dilated depthwise convolution. The zeros that pad the image to whole cells
+    fall outside it (weight 0 in the normaliser)."""
     c = x.shape[-1]
     y = tf.concat([x, tf.ones_like(x[..., :1])], axis=-1)
-    k = len(taps)
-    for axis in (0, 1):
-        shape = (k, 1) if axis == 0 else (1, k)
-        kernel = tf.constant(np.tile(taps.reshape(shape + (1, 1)), (1, 1, c + 1, 1)))
-        rate = [dilation, 1] if axis == 0 else [1, dilation]
-        y = tf.nn.depthwise_conv2d(y, kernel, [1, 1, 1, 1], "SAME", dilations=rate)
+    if dilation > 1:
+        h, w = tf.shape(y)[1], tf.shape(y)[2]
+        y = tf.pad(y, [[0, 0], [0, (-h) % dilation], [0, (-w) % dilation], [0, 0]])
+        y = tf.nn.depth_to_space(_separable(tf.nn.space_to_depth(y, dilation), taps), dilation)[:, :h, :w]
+    else:
+        y = _separable(y, taps)
     return y[..., :c] / y[..., c:]
 
 
-def periodic_component(image, scale, window=DEGRID_WINDOW):
+def periodic_component(image, scale, window=None):
     """P(image): its local period-``scale`` pattern (same shape, float32; see the module)."""
     x = tf.cast(image, tf.float32)
-    triangle, comb = _taps(scale, window)
+    triangle, comb = _taps(scale, default_window(scale) if window is None else window)
     return _normalised_average(x - _normalised_average(x, triangle, 1), comb, int(scale))
 
 
-def degrid(sr, bicubic, scale, window=DEGRID_WINDOW):
+def degrid(sr, bicubic, scale, window=None):
     """``sr`` with the period-``scale`` component of its correction to ``bicubic`` removed."""
     sr = tf.cast(sr, tf.float32)
     return sr - periodic_component(sr - tf.cast(bicubic, tf.float32), scale, window)

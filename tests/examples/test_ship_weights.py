@@ -24,7 +24,7 @@ def test_ship_weights_states_command_data_hash_steps_and_hours(tmp_path, data_di
     manifest.write_text(json.dumps({"files": [], "counts": {"train": 12}}))
     run = tmp_path / "run"
     model = training.train("unet", {"scale": 4, "preset": "tiny", "residual": True}, output_dir=run,
-                           data_dir=corpus / "train", steps=2, steps_per_epoch=2, batch_size=2, crop=32,
+                           data_dir=corpus / "train", steps=4, steps_per_epoch=2, batch_size=2, crop=32,
                            val_batches=1, verbose=0)
     out = tmp_path / "weights"
     cmd = [sys.executable, str(REPO / "examples" / "ship_weights.py"), f"--run={run}", f"--out_dir={out}",
@@ -33,7 +33,7 @@ def test_ship_weights_states_command_data_hash_steps_and_hours(tmp_path, data_di
                           env={**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2"})
     assert done.returncode == 0, done.stderr[-3000:]
     meta = json.loads((out / "unet_x4.json").read_text())
-    assert meta["command"] == "pytest" and meta["training"]["steps"] == 2
+    assert meta["command"] == "pytest" and meta["training"]["steps"] == 4
     assert meta["data_manifest"]["sha256"] == hashlib.sha256(manifest.read_bytes()).hexdigest()
     assert meta["data_manifest"]["counts"] == {"train": 12}
     [compute] = meta["compute"]
@@ -41,3 +41,18 @@ def test_ship_weights_states_command_data_hash_steps_and_hours(tmp_path, data_di
     shipped = UNetSR.from_pretrained(scale=4, weights_dir=out)
     x = np.random.default_rng(0).random((1, 8, 8, 3), dtype=np.float32)
     np.testing.assert_allclose(shipped(x).numpy(), model(x).numpy(), atol=2e-3)  # float16 storage
+
+    # A run stopped early ships its newest checkpoint, and says how many of the planned steps it ran.
+    from skinsr_tf.runs import CHECKPOINT_DIR, FINAL_WEIGHTS, list_checkpoints
+
+    (run / FINAL_WEIGHTS).unlink()
+    *earlier, (last_step, last) = list_checkpoints(run / CHECKPOINT_DIR)
+    last.unlink()
+    step, ckpt = earlier[-1]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    meta = json.loads((out / "unet_x4.json").read_text())
+    assert (step, last_step) == (2, 4)
+    assert meta["weights_file"] == ckpt.name
+    assert (meta["training"]["steps"], meta["training"]["planned_steps"]) == (2, 4)
