@@ -63,8 +63,9 @@ def main(argv):
     shipped = model.save_weights(out / f"{stem}{SHIPPED_SUFFIX}", kind="shipped")
     weights = resolve_weights(run)
     training = {k: config.get(k) for k in ("steps", "batch_size", "crop", "compile", "data_dir")}
-    if checkpoint_step(weights) is not None:  # stopped early: the steps it ran, and those planned
-        training.update(steps=checkpoint_step(weights), planned_steps=config.get("steps"))
+    stopped_at = checkpoint_step(weights)
+    if stopped_at is not None:  # stopped early: the steps it ran, and those planned
+        training.update(steps=stopped_at, planned_steps=config.get("steps"))
     meta = {
         "model": model.model_name,
         "model_kwargs": kwargs,

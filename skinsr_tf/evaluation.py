@@ -54,6 +54,7 @@ from pathlib import Path
 import numpy as np
 
 from skinsr_tf import metrics
+from skinsr_tf.catalog import TRAINABLE_MODELS
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ def define_flags():
         (flags.DEFINE_string, "manifest", None, "Dataset manifest JSON; its --split images are used."),
         (flags.DEFINE_string, "split", "test", "Manifest split to evaluate."),
         (flags.DEFINE_list, "scale", ["4", "8"], "Scale factors; each gets its own table."),
-        (flags.DEFINE_list, "methods", ["bicubic", "unet", "unetpp", "edge_sisr", "spsr"],
+        (flags.DEFINE_list, "methods", ["bicubic", *TRAINABLE_MODELS],
          "Methods: 'bicubic', a model name with shipped weights (e.g. 'edge_sisr'), "
          "or NAME=PATH for a training run folder / .keras file."),
         (flags.DEFINE_string, "output_dir", "outputs/eval", "Where tables, CSV, JSON and figures go."),

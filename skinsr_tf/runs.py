@@ -52,8 +52,8 @@ def list_checkpoints(directory):
     directory = Path(directory)
     if not directory.is_dir():
         return []
-    found = [(checkpoint_step(name), directory / name) for name in os.listdir(directory)
-             if checkpoint_step(name) is not None]
+    found = [(step, directory / name) for name in os.listdir(directory)
+             if (step := checkpoint_step(name)) is not None]
     return sorted(found)
 
 

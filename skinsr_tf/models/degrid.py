@@ -9,8 +9,8 @@ T averages each pixel's s x s neighbourhood with a (2s - 1)-tap triangle per axi
 frequency response is zero at every harmonic k/s cycles per pixel but DC: r - T(r) keeps what
 varies from phase to phase. C averages the pixels of the same phase, at offsets (m s, n s) with
 |m|, |n| <= ``window`` (triangular weights; by default ``DEGRID_RADIUS`` // s, so that the same
-HR area is averaged at every scale: the grid's amplitude follows the content over HR pixels): its response is 1 at every harmonic and falls to
-~0 within about 1 / (window s) of it. So P passes the spectral lines of a period-s pattern (the
+HR area is averaged at every scale: the grid's amplitude follows the content over HR pixels): its
+response is 1 at every harmonic and falls to ~0 within about 1 / (window s) of it. So P passes the spectral lines of a period-s pattern (the
 ones `metrics.periodic_energy` measures) and the narrow bands around them, and r - P(r) is r with
 those notched out. Both averages are normalised over the pixels inside the image (no padding
 values enter), and both are shift-invariant, so tiles agree where they overlap.
