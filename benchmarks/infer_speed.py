@@ -8,10 +8,12 @@ and model construction (the cost of inference itself) and the absolute peak. Mod
   big    a 1024x1024 LR image -> 4096x4096 at x4 with automatic tiling: the memory check
          (the target is < 4 GB peak on a CPU machine).
 Weights are random (speed and memory do not depend on them). `--degrid` times the networks with
-`degrid=True`, as the shipped weights run them.
+`degrid=True`, as the shipped weights run them. Preset "shipped" builds each model as its shipped
+file at --scale does (the JSON's `model_kwargs`, degrid included), still with random weights.
 
     python benchmarks/infer_speed.py --models=bicubic,edge_sisr --presets=tiny
     python benchmarks/infer_speed.py --models=edge_sisr,spsr,unet,unetpp --presets=full --modes=whole,tiled,big
+    python benchmarks/infer_speed.py --models=unet,unetpp,edge_sisr,spsr --presets=shipped --modes=whole
 """
 
 import json
@@ -25,12 +27,14 @@ from skinsr_tf import console  # first: quiets TensorFlow unless --verbose
 from absl import flags
 
 FLAGS = flags.FLAGS
+SHIPPED = "shipped"  # preset: the shipped file's model_kwargs
 
 
 def define_flags():
     """The command-line flags, defined only when run as a script (see train_speed.define_flags)."""
     flags.DEFINE_list("models", ["bicubic", "edge_sisr"], "models (edge_sisr, spsr, unet, unetpp, bicubic)")
-    flags.DEFINE_list("presets", ["tiny"], "presets (tiny, small, full); ignored for bicubic")
+    flags.DEFINE_list("presets", ["tiny"], f"presets (tiny, small, full, or {SHIPPED}: as the shipped file "
+                      "at --scale); ignored for bicubic")
     flags.DEFINE_list("modes", ["whole", "tiled", "big"], "whole, tiled, big (1024^2 LR -> 4096^2 at x4)")
     flags.DEFINE_integer("scale", 4, "upscaling factor")
     flags.DEFINE_integer("lr_size", 128, "LR side (pixels) for whole and tiled modes")
@@ -59,7 +63,12 @@ def measure(model_name, preset, mode, scale=4, lr_size=128, tile=64, batch_size=
     from skinsr_tf.models.registry import get_model_class
 
     cls = get_model_class(model_name)
-    model = cls(scale=scale) if model_name == "bicubic" else cls(scale=scale, preset=preset, degrid=degrid)
+    if model_name == "bicubic":
+        model = cls(scale=scale)
+    elif preset == SHIPPED:
+        model, degrid = cls(**shipped_model_kwargs(model_name, scale)), False
+    else:
+        model = cls(scale=scale, preset=preset, degrid=degrid)
     model.build_for_inference()
     base_mb = _rss_mb()
     rng = np.random.default_rng(0)
@@ -88,6 +97,17 @@ def measure(model_name, preset, mode, scale=4, lr_size=128, tile=64, batch_size=
             "tile": "auto" if tile is None else tile, "seconds": round(sec, 3),
             "mpix_per_s": round(out.shape[0] * out.shape[1] / sec / 1e6, 3),
             "peak_delta_mb": round(peak_mb - base_mb, 1), "peak_total_mb": round(peak_mb, 1)}
+
+
+def shipped_model_kwargs(model_name, scale):
+    """The `model_kwargs` of `model_name`'s shipped file at `scale` (bicubic-trained)."""
+    from skinsr_tf.models.base import default_weights_dir
+    from skinsr_tf.runs import shipped_stems
+
+    path = default_weights_dir() / f"{shipped_stems(model_name, scale)[-1]}.json"
+    if not path.is_file():
+        raise SystemExit(f"{path}: no shipped file for {model_name} x{scale}")
+    return {**json.loads(path.read_text())["model_kwargs"], "scale": scale}
 
 
 def run_worker(spec):

@@ -23,6 +23,13 @@ flags.DEFINE_integer("crop", 256, "Central crop of the HR image (px; 0: whole im
 flags.DEFINE_string("out", "outputs/edges/edge_figure.png", "Output PNG.")
 
 
+def _source(model):
+    """Where the model's HR edges come from, for the panel title."""
+    if getattr(model, "stage", None) == "sr":
+        return "Canny of nearest LR"
+    return f"prior, sigma {model.prior_sigma:g}" if model.edge_source == "prior" else "edge generator"
+
+
 def _hr():
     from skinsr_tf.data.io import read_image
 
@@ -61,7 +68,7 @@ def main(argv):
         panels = [
             (f"LR edges x{s} (Canny of LR, nearest)", np.kron(canny(lr, 2.0), np.ones((s, s))), False),
             ("baseline: Canny of bicubic LR", canny(imresize(lr, s), 2.0), True),
-            ("predicted HR edges (edge generator)", model.predict_edges(lr), True),
+            (f"predicted HR edges ({_source(model)})", model.predict_edges(lr), True),
             ("HR edges (Canny of HR)", hr_edges, False),
         ]
         for ax, (title, edges, scored) in zip(row, panels):

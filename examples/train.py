@@ -6,7 +6,8 @@
 
 edge_sisr stages: --stage=edge or --stage=sr train one GAN; --stage=joint trains the SR GAN on a
 frozen edge generator loaded from --edge_weights (an edge-stage run's folder or a weights file in
-it: only its edge generator is taken; the SR networks start fresh). Without
+it: only its edge generator is taken; the SR networks start fresh). With "edge_source": "prior" in
+--model_kwargs the SR GAN reads the prior edges and no edge stage runs. Otherwise, without
 --edge_weights, joint first trains the edge stage for the same number of steps into
 <output_dir>/edge_stage (skipped when that run already finished), then the joint stage.
 Preset default: "full" when a GPU is visible, else "small". The output folder (default
@@ -71,6 +72,7 @@ def main(argv):
     del argv
     import tensorflow as tf
 
+    from skinsr_tf.models.edge_informed import EDGE_PRIOR
     from skinsr_tf.training import FINAL_WEIGHTS, DataError, NonFiniteLossError, train
 
     preset = FLAGS.preset or ("full" if tf.config.list_physical_devices("GPU") else "small")
@@ -107,7 +109,7 @@ def main(argv):
             kwargs["stage"] = FLAGS.stage
             kwargs["edge_bce_weight"] = FLAGS.edge_bce_weight
             init_weights = FLAGS.edge_weights or init_weights
-            if FLAGS.stage == "joint" and not init_weights:
+            if FLAGS.stage == "joint" and not init_weights and kwargs.get("edge_source") != EDGE_PRIOR:
                 edge_dir = output_dir / "edge_stage"
                 if not (edge_dir / FINAL_WEIGHTS).is_file():
                     print(f"No --edge_weights: training the edge stage first into {edge_dir}")

@@ -12,6 +12,8 @@ from pathlib import Path
 from skinsr_tf import console
 from skinsr_tf.catalog import MODEL_NAMES
 
+DEGRID_CHOICES = {"on": True, "off": False}
+
 
 def build_parser():
     parser = argparse.ArgumentParser(
@@ -42,6 +44,9 @@ def build_parser():
     p.add_argument("--batch_size", type=_int_at_least(1), default=None,
                    help="tiles per forward pass (default: the model's, 4; 1 for the full SPSR)")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    p.add_argument("--degrid", choices=DEGRID_CHOICES, default=None,
+                   help="remove the period-SCALE pattern from the model's correction to bicubic: "
+                        "'on' or 'off' (default: the weights' own setting; every shipped file has it on)")
     p.add_argument("--consistent", action="store_true",
                    help="project the output onto the images whose MATLAB-bicubic downscale is the "
                         "input: nothing in it contradicts the photograph")
@@ -141,16 +146,24 @@ def _check_output_dir(out_dir):
     return None
 
 
-def load_inference_model(name="edge_sisr", scale=4, weights=None, preset=None):
-    """The model `skinsr-tf upscale` uses: a run folder / .keras file, bicubic, or shipped weights."""
+def load_inference_model(name="edge_sisr", scale=4, weights=None, preset=None, degrid=None):
+    """The model `skinsr-tf upscale` uses: a run folder / .keras file, bicubic, or shipped weights.
+    `degrid`: None keeps the model's setting; True / False switches degridding on / off."""
     from skinsr_tf.models import registry
 
-    if weights:
-        model = registry.load_model(weights)
-        if getattr(model, "scale", scale) != scale:
-            print(f"note: {weights} is a x{model.scale} model; using x{model.scale}", file=sys.stderr)
-        return model
-    return registry.get_model_class(name).from_pretrained(scale=scale, preset=preset)
+    if not weights:
+        cls = registry.get_model_class(name)
+        if degrid is not None and not cls.has_weights:
+            raise ValueError(f"--degrid: {name} has no network to degrid")
+        return cls.from_pretrained(scale=scale, preset=preset, degrid=degrid)
+    model = registry.load_model(weights)
+    if getattr(model, "scale", scale) != scale:
+        print(f"note: {weights} is a x{model.scale} model; using x{model.scale}", file=sys.stderr)
+    if degrid is not None:
+        if not hasattr(model, "degrid"):
+            raise ValueError(f"--degrid: {weights} holds a {model.model_name} model, which has no degrid option")
+        model.degrid = bool(degrid)  # read when the forward pass is first traced
+    return model
 
 
 def _upscale(args):
@@ -188,7 +201,8 @@ def _upscale(args):
     written = 0
     if todo:
         try:
-            model = load_inference_model(args.model, args.scale, args.weights, args.preset)
+            model = load_inference_model(args.model, args.scale, args.weights, args.preset,
+                                         None if args.degrid is None else DEGRID_CHOICES[args.degrid])
         except (FileNotFoundError, ValueError) as err:
             return _fail(str(err))
         bar = tqdm(todo, unit="img", desc=f"{model.model_name} x{model.scale}", file=sys.stderr)

@@ -119,3 +119,28 @@ def test_upscale_consistent_ensemble_and_detail_maps(tmp_path, capsys):
         overlay = np.asarray(Image.open(out / f"lesion_{name}.png"))
         assert overlay.shape[0] >= 96 and overlay.shape[1] > 128  # the map plus its colour bar
         assert overlay.std() > 5  # a picture, not a blank
+
+
+def test_upscale_degrid_switches_the_shipped_setting(tmp_path, capsys):
+    from skimage.data import chelsea
+
+    from skinsr_tf.models.unet import UNetSR
+
+    lr = np.ascontiguousarray(chelsea()[100:148, 150:198])  # fur: the grid shows on texture
+    Image.fromarray(lr).save(tmp_path / "lesion.png")
+    outputs = {}
+    for setting in ("on", "off"):
+        status = cli.main(["upscale", str(tmp_path / "lesion.png"), "-o", str(tmp_path / setting),
+                           "--model", "unet", "--degrid", setting])
+        assert status == 0, capsys.readouterr().err
+        outputs[setting] = np.asarray(Image.open(tmp_path / setting / "lesion.png")).astype(int)
+    shipped = UNetSR.from_pretrained(scale=4)
+    assert shipped.degrid  # every shipped file switches it on
+    unet_off = UNetSR.from_pretrained(scale=4, degrid=False)
+    for setting, model in (("on", shipped), ("off", unet_off)):
+        assert np.array_equal(outputs[setting], model.super_resolve(lr))
+    assert np.mean(outputs["on"] != outputs["off"]) > 0.05
+
+    status = cli.main(["upscale", str(tmp_path / "lesion.png"), "-o", str(tmp_path / "b"),
+                       "--model", "bicubic", "--degrid", "on"])
+    assert status != 0 and "bicubic has no network to degrid" in capsys.readouterr().err

@@ -39,11 +39,25 @@ def _taps(scale, window):
 
 
 def _separable(y, taps):
-    """``y`` filtered with the 1-D ``taps`` along both axes, zero padding."""
+    """``y`` filtered with the 1-D ``taps`` along both axes, zero padding (depthwise convolution)."""
     c, k = y.shape[-1], len(taps)
     for shape in ((k, 1), (1, k)):
         kernel = tf.constant(np.tile(taps.reshape(shape + (1, 1)), (1, 1, c, 1)))
         y = tf.nn.depthwise_conv2d(y, kernel, [1, 1, 1, 1], "SAME")
+    return y
+
+
+def _separable_few_channels(y, taps):
+    """`_separable` as a weighted sum of shifted slices: the same sums, on CPU about twice as fast
+    for a few channels (and slower for many)."""
+    r = len(taps) // 2
+    for axis in (1, 2):
+        n = tf.shape(y)[axis]
+        pad = [[0, 0]] * 4
+        pad[axis] = [r, r]
+        padded = tf.pad(y, pad)
+        y = tf.add_n([float(t) * (padded[:, i:i + n] if axis == 1 else padded[:, :, i:i + n])
+                      for i, t in enumerate(taps)])
     return y
 
 
@@ -62,7 +76,7 @@ def _normalised_average(x, taps, dilation):
         y = tf.pad(y, [[0, 0], [0, (-h) % dilation], [0, (-w) % dilation], [0, 0]])
         y = tf.nn.depth_to_space(_separable(tf.nn.space_to_depth(y, dilation), taps), dilation)[:, :h, :w]
     else:
-        y = _separable(y, taps)
+        y = _separable_few_channels(y, taps)
     return y[..., :c] / y[..., c:]
 
 

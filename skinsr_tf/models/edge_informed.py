@@ -4,7 +4,9 @@ Inference (`call`): LR -> Canny of LR (`canny_tf`, pure TF ops) -> edge generato
 [nearest-enlarged LR RGB, nearest-enlarged LR edges] -> HR edge map -> SR generator on
 [zero-stuffed ("dilated") LR, HR edge map] -> SR. A model whose `stage` is "sr" (the SR GAN
 trained alone, as in the reference's stage 2) feeds the SR generator Canny of the
-nearest-enlarged LR instead of generated edges, in training and at inference alike.
+nearest-enlarged LR instead of generated edges, in training and at inference alike; one whose
+`edge_source` is "prior" feeds it the edge generator's starting point (`edge_residual`) without
+running the edge generator.
 
 Training stages (`stage`):
 - "edge": edge generator (1 x adversarial + 10 x feature matching) against a discriminator that
@@ -34,6 +36,8 @@ from .gan import GANSRModel
 STAGES = ("edge", "sr", "joint")
 SR_INPUTS = ("dilated", "bicubic")
 EDGE_INPUTS = ("nearest", "bicubic")
+EDGE_PRIOR = "prior"
+EDGE_SOURCES = ("generator", EDGE_PRIOR)
 
 
 @keras.saving.register_keras_serializable(package="skinsr_tf")
@@ -80,6 +84,11 @@ class EdgeInformedSR(GANSRModel):
         edge_prior_logit: the baseline's logit with `edge_residual` (3: an edge pixel starts at
             p 0.95, a non-edge at 0.05). A correction must exceed it to flip a pixel, so a large
             prior pins the output to the baseline; 1 (p 0.73 / 0.27) leaves it free to move.
+        edge_source: where the SR generator's edges come from in stages "joint" (and at inference):
+            "generator" (the edge generator, the report's) or "prior" (the map an untrained
+            `edge_residual` generator predicts: sigmoid(+-``edge_prior_logit``) on the prior edges,
+            bit for bit, without running the network; for weights whose edge generator was never
+            trained, twice as fast). Not for stage "edge".
         edge_prior_sigma: Canny sigma of the bicubic-enlarged LR's edges that the edge generator
             reads with edge_input "bicubic" and starts from with `edge_residual` (None:
             `canny_sigma`). Bicubic enlargement already blurs, so a smaller sigma matches Canny
@@ -111,12 +120,15 @@ class EdgeInformedSR(GANSRModel):
         "sr_input": ("dilated", SR_INPUTS),
         "edge_input": ("nearest", EDGE_INPUTS),
         "edge_residual": (False, bool),
+        "edge_source": ("generator", EDGE_SOURCES),
         "edge_prior_logit": (3.0, float),
         "edge_prior_sigma": (None, lambda sigma: None if sigma is None else float(sigma)),
     }
 
     def __init__(self, scale=4, preset="full", **kwargs):
         super().__init__(scale=scale, preset=preset, **kwargs)
+        if self.stage == "edge" and self.edge_source == EDGE_PRIOR:
+            raise ValueError(f'EdgeInformedSR: edge_source="{EDGE_PRIOR}" has no edge generator to train in stage "edge"')
         g = {**get_preset("edgeconnect", preset), "upsample": self.upsample, "antialias": self.antialias}
         d = get_preset("discriminator", preset)
         self.edge_generator = build_edgeconnect_generator(4, 1, kind="edge", name="edge_generator", **g)
@@ -170,10 +182,13 @@ class EdgeInformedSR(GANSRModel):
 
     # --- forward --------------------------------------------------------------------------
     def predict_hr_edges(self, lr, lr_edge=None, training=False):
-        """HR edge map for LR batch `lr` (HR size a multiple of 4): generated, or Canny for stage "sr"."""
+        """HR edge map for LR batch `lr` (HR size a multiple of 4): generated, the prior
+        (edge_source "prior") or Canny (stage "sr")."""
         s = self.scale
         if self.stage == "sr":
             return canny_tf(nearest_upsample(lr, s), sigma=self.canny_sigma)
+        if self.edge_source == EDGE_PRIOR:
+            return tf.sigmoid(self._prior_logits(self.prior_edges(lr)))
         x = self.edge_generator_input(lr, lr_edge)
         prob = self.edge_generator(x, training=training)
         if not self.edge_residual:
@@ -181,8 +196,11 @@ class EdgeInformedSR(GANSRModel):
         eps = keras.backend.epsilon()
         prob = tf.clip_by_value(tf.cast(prob, tf.float32), eps, 1.0 - eps)
         start = x[..., 3:] if self.edge_input == "bicubic" else self.prior_edges(lr)
-        prior = self.edge_prior_logit * (2.0 * tf.cast(start, tf.float32) - 1.0)
-        return tf.sigmoid(tf.math.log(prob) - tf.math.log1p(-prob) + prior)
+        return tf.sigmoid(tf.math.log(prob) - tf.math.log1p(-prob) + self._prior_logits(start))
+
+    def _prior_logits(self, edges):
+        """+-``edge_prior_logit`` on the {0, 1} prior ``edges``: where `edge_residual` starts."""
+        return self.edge_prior_logit * (2.0 * tf.cast(edges, tf.float32) - 1.0)
 
     def _bicubic_and_edges(self, lr, sigma):
         """The MATLAB-bicubic-enlarged LR and its Canny edges at `sigma`."""
@@ -190,7 +208,8 @@ class EdgeInformedSR(GANSRModel):
         return big, canny_tf(big, sigma=sigma)
 
     @property
-    def _prior_sigma(self):
+    def prior_sigma(self):
+        """Canny sigma of the prior edges (`edge_prior_sigma`, else `canny_sigma`)."""
         return self.canny_sigma if self.edge_prior_sigma is None else self.edge_prior_sigma
 
     def baseline_edges(self, lr):
@@ -199,13 +218,13 @@ class EdgeInformedSR(GANSRModel):
 
     def prior_edges(self, lr):
         """Canny (`edge_prior_sigma`) of the bicubic-enlarged LR: what `edge_residual` starts from."""
-        return self._bicubic_and_edges(lr, self._prior_sigma)[1]
+        return self._bicubic_and_edges(lr, self.prior_sigma)[1]
 
     def edge_generator_input(self, lr, lr_edge=None):
         """[enlarged LR RGB, enlarged-LR edges] at HR size, as `edge_input` says."""
         s = self.scale
         if self.edge_input == "bicubic":
-            return tf.concat(self._bicubic_and_edges(lr, self._prior_sigma), axis=-1)
+            return tf.concat(self._bicubic_and_edges(lr, self.prior_sigma), axis=-1)
         if lr_edge is None:
             lr_edge = canny_tf(lr, sigma=self.canny_sigma)
         return tf.concat([nearest_upsample(lr, s), nearest_upsample(lr_edge, s)], axis=-1)
@@ -228,7 +247,8 @@ class EdgeInformedSR(GANSRModel):
 
     def predict_edges(self, image, tile_size=None, tile_overlap=None, batch_size=None):
         """HR edge probability map (float32 (H*s, W*s) in [0, 1]) of an LR image of any size:
-        the edge generator's output (Canny of the nearest-enlarged LR for stage "sr"), tiled and
+        the edge generator's output (its prior for edge_source "prior", Canny of the
+        nearest-enlarged LR for stage "sr"), tiled and
         blended exactly as `super_resolve` (same arguments)."""
         import numpy as np
 

@@ -1,4 +1,5 @@
-"""examples/train.py --degradation: every model trains on realistic LR and records the chain."""
+"""examples/train.py: --degradation (every model trains on realistic LR and records the chain);
+edge_sisr joint with the prior edges trains no edge stage."""
 
 import json
 import os
@@ -26,6 +27,21 @@ def test_train_py_degradation_flag_records_the_config(tmp_path, data_dir):
     config = json.loads((out / "config.json").read_text())
     assert config["degradation"] == json.loads(json.dumps(PRESETS["realistic"].to_dict()))
     assert config["flags"]["degradation"] == "realistic"
+
+
+def test_train_py_joint_stage_on_prior_edges_trains_no_edge_stage(tmp_path, data_dir):
+    out = tmp_path / "run"
+    kwargs = {"edge_source": "prior", "edge_residual": True, "edge_input": "bicubic", "sr_input": "bicubic",
+              "perceptual_weights": "random"}
+    cmd = [sys.executable, str(REPO / "examples" / "train.py"), "--model=edge_sisr", "--stage=joint", "--preset=tiny",
+           "--steps=1", "--steps_per_epoch=1", "--batch_size=2", "--crop=32", "--val_batches=1",
+           f"--model_kwargs={json.dumps(kwargs)}", f"--data_dir={data_dir}", f"--output_dir={out}"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (out / training.FINAL_WEIGHTS).is_file()
+    assert not (out / "edge_stage").exists()
+    assert json.loads((out / "config.json").read_text())["model_kwargs"]["edge_source"] == "prior"
 
 
 @pytest.mark.parametrize("name,kwargs", [

@@ -245,6 +245,28 @@ def test_edge_prior_logit_sets_the_untrained_edge_probabilities():
     np.testing.assert_allclose(pred[~baseline], other_p, atol=1e-5)
 
 
+def test_edge_source_prior_equals_the_untrained_residual_generator_without_running_it(monkeypatch):
+    """edge_source "prior" gives, bit for bit, what an untrained `edge_residual` generator feeds the
+    SR generator, without calling the edge generator; it survives get_config; stage "edge" refuses it."""
+    kw = dict(edge_residual=True, edge_input="bicubic", sr_input="bicubic", edge_prior_logit=1.0,
+              edge_prior_sigma=1.5, residual=True, upsample="bilinear")
+    network, prior = make("joint", **kw), make("joint", edge_source="prior", **kw)
+    assert make("joint").edge_source == "generator"
+    assert EdgeInformedSR.from_config(prior.get_config()).edge_source == "prior"
+    prior.set_weights(network.get_weights())
+    lr = tf.constant(np.random.default_rng(3).random((2, 12, 16, 3)), tf.float32)
+    expected_edges, expected_sr = network.predict_hr_edges(lr).numpy(), network(lr).numpy()
+
+    def not_called(*args, **kwargs):
+        raise AssertionError("edge generator run")
+
+    monkeypatch.setattr(prior.edge_generator, "call", not_called)
+    np.testing.assert_array_equal(prior.predict_hr_edges(lr).numpy(), expected_edges)
+    np.testing.assert_array_equal(prior(lr).numpy(), expected_sr)
+    with pytest.raises(ValueError, match="no edge generator to train"):
+        make("edge", edge_source="prior", **kw)
+
+
 def test_edge_prior_sigma_changes_the_prior_not_the_baseline():
     """`edge_prior_sigma` sets the Canny sigma of the edges the generator reads and starts from;
     the baseline the logs compare with stays Canny at `canny_sigma`."""
