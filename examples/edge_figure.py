@@ -25,7 +25,7 @@ flags.DEFINE_string("out", "outputs/edges/edge_figure.png", "Output PNG.")
 
 def _source(model):
     """Where the model's HR edges come from, for the panel title."""
-    if getattr(model, "stage", None) == "sr":
+    if model.stage == "sr":
         return "Canny of nearest LR"
     return f"prior, sigma {model.prior_sigma:g}" if model.edge_source == "prior" else "edge generator"
 

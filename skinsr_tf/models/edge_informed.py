@@ -87,8 +87,8 @@ class EdgeInformedSR(GANSRModel):
         edge_source: where the SR generator's edges come from in stages "joint" (and at inference):
             "generator" (the edge generator, the report's) or "prior" (the map an untrained
             `edge_residual` generator predicts: sigmoid(+-``edge_prior_logit``) on the prior edges,
-            bit for bit, without running the network; for weights whose edge generator was never
-            trained, twice as fast). Not for stage "edge".
+            bit for bit, without running the network: for weights whose edge generator was never
+            trained, a third less inference time at small size). Not for stage "edge".
         edge_prior_sigma: Canny sigma of the bicubic-enlarged LR's edges that the edge generator
             reads with edge_input "bicubic" and starts from with `edge_residual` (None:
             `canny_sigma`). Bicubic enlargement already blurs, so a smaller sigma matches Canny
