@@ -63,6 +63,8 @@ def main(argv):
     shipped = model.save_weights(out / f"{stem}{SHIPPED_SUFFIX}", kind="shipped")
     weights = resolve_weights(run)
     training = {k: config.get(k) for k in ("steps", "batch_size", "crop", "compile", "data_dir")}
+    if config.get("init_weights"):  # a fine-tune: what it started from
+        training["init_weights"] = config["init_weights"]
     stopped_at = checkpoint_step(weights)
     if stopped_at is not None:  # stopped early: the steps it ran, and those planned
         training.update(steps=stopped_at, planned_steps=config.get("steps"))

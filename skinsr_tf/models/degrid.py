@@ -61,23 +61,30 @@ def _separable_few_channels(y, taps):
     return y
 
 
+def _inside_weight(n, taps, dilation):
+    """Per position along an axis of length ``n``: the weight of the 1-D ``taps`` (spaced
+    ``dilation`` apart) that falls inside the axis."""
+    kernel = tf.constant(taps.reshape(-1, 1, 1))
+    return tf.nn.conv1d(tf.ones([1, n, 1]), kernel, 1, "SAME", dilations=dilation)[0, :, 0]
+
+
 def _normalised_average(x, taps, dilation):
     """Separable average of ``x`` with 1-D ``taps`` spaced ``dilation`` px apart, over the pixels
-    inside the image only (zero padding, divided by the weight that fell inside).
+    inside the image only (zero padding, divided by the weight that fell inside: a product of
+    two 1-D profiles).
 
     A dilated filter acts on each phase of the ``dilation`` x ``dilation`` cell on its own, so it
     runs undilated on the phases side by side (space_to_depth): the same sums, 4x faster on CPU
-    than TensorFlow's dilated depthwise convolution. The zeros that pad the image to whole cells
-    fall outside it (weight 0 in the normaliser)."""
-    c = x.shape[-1]
-    y = tf.concat([x, tf.ones_like(x[..., :1])], axis=-1)
+    than TensorFlow's dilated depthwise convolution."""
+    h, w = tf.shape(x)[1], tf.shape(x)[2]
     if dilation > 1:
-        h, w = tf.shape(y)[1], tf.shape(y)[2]
-        y = tf.pad(y, [[0, 0], [0, (-h) % dilation], [0, (-w) % dilation], [0, 0]])
+        y = tf.pad(x, [[0, 0], [0, (-h) % dilation], [0, (-w) % dilation], [0, 0]])
         y = tf.nn.depth_to_space(_separable(tf.nn.space_to_depth(y, dilation), taps), dilation)[:, :h, :w]
     else:
-        y = _separable_few_channels(y, taps)
-    return y[..., :c] / y[..., c:]
+        y = _separable_few_channels(x, taps)
+    inside = (_inside_weight(h, taps, dilation)[:, None, None]
+              * _inside_weight(w, taps, dilation)[None, :, None])
+    return y / inside
 
 
 def periodic_component(image, scale, window=None):

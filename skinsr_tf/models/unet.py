@@ -107,41 +107,33 @@ class _PixelGradientSR(TrainableSRModel):
     def call(self, lr, training=False):
         return self._outputs(lr, training)[-1]
 
-    def _loss(self, sr, hr):
-        pixel = get_distance(self.pixel_loss)(sr, hr)
-        grad = tf.constant(0.0)
+    def _loss_terms(self, sr, hr):
+        """{log name: (weight, value)} of one output's loss terms: pixel and gradient always
+        (logged even at weight 0), the others when their weight is set."""
+        terms = {"pixel": (self.lambda_pixel, get_distance(self.pixel_loss)(sr, hr)),
+                 "gradient": (0.0, tf.constant(0.0))}
         if self.gradient_loss is not None and self.lambda_gradient:
-            grad = gradient_loss(sr, hr, method=self.gradient_loss, distance=self.pixel_loss)
-        orient = orientation_coherence_loss(sr, hr) if self.orientation_weight else tf.constant(0.0)
-        periodic = periodic_error_loss(sr, hr, self.scale) if self.periodic_weight else tf.constant(0.0)
-        content = tf.constant(0.0)
+            terms["gradient"] = (self.lambda_gradient,
+                                 gradient_loss(sr, hr, method=self.gradient_loss, distance=self.pixel_loss))
+        if self.orientation_weight:
+            terms["orientation"] = (self.orientation_weight, orientation_coherence_loss(sr, hr))
+        if self.periodic_weight:
+            terms["periodic"] = (self.periodic_weight, periodic_error_loss(sr, hr, self.scale))
         if self.content_weight:
             perceptual = self._perceptual
-            content = perceptual.content_loss(*perceptual.features(sr, hr))
-        return pixel, grad, orient, periodic, content
+            terms["content"] = (self.content_weight, perceptual.content_loss(*perceptual.features(sr, hr)))
+        return terms
 
     def train_step(self, data):
         lr, hr = data["lr"], data["hr"]
         variables = self.network.trainable_variables
         with tf.GradientTape() as tape:
-            outs = self._outputs(lr, training=True)
-            terms = [self._loss(o, hr) for o in outs]  # deep supervision: mean over the outputs
-            pixel = tf.add_n([t[0] for t in terms]) / len(terms)
-            grad = tf.add_n([t[1] for t in terms]) / len(terms)
-            orient = tf.add_n([t[2] for t in terms]) / len(terms)
-            periodic = tf.add_n([t[3] for t in terms]) / len(terms)
-            content = tf.add_n([t[4] for t in terms]) / len(terms)
-            loss = (self.lambda_pixel * pixel + self.lambda_gradient * grad + self.orientation_weight * orient
-                    + self.periodic_weight * periodic + self.content_weight * content)
+            per_output = [self._loss_terms(o, hr) for o in self._outputs(lr, training=True)]
+            # deep supervision: each term is the mean over the outputs
+            logs = {name: tf.add_n([t[name][1] for t in per_output]) / len(per_output) for name in per_output[0]}
+            loss = tf.add_n([weight * logs[name] for name, (weight, _) in per_output[0].items()])
         self.apply_loss("g", tape, loss, variables)
-        logs = {"pixel": pixel, "gradient": grad, "loss": loss}
-        if self.orientation_weight:
-            logs["orientation"] = orient
-        if self.periodic_weight:
-            logs["periodic"] = periodic
-        if self.content_weight:
-            logs["content"] = content
-        return self._log(logs)
+        return self._log({**logs, "loss": loss})
 
 
 @keras.saving.register_keras_serializable(package="skinsr_tf")

@@ -2,19 +2,14 @@
 
 import hashlib
 import json
-import os
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 
 from skinsr_tf import training
 from skinsr_tf.models.unet import UNetSR
+from tests.examples.helpers import run_example
 from tests.test_training import data_dir  # noqa: F401  (the fixture: a small synthetic set)
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def test_ship_weights_states_command_data_hash_steps_and_hours(tmp_path, data_dir):
@@ -27,11 +22,8 @@ def test_ship_weights_states_command_data_hash_steps_and_hours(tmp_path, data_di
                            data_dir=corpus / "train", steps=4, steps_per_epoch=2, batch_size=2, crop=32,
                            val_batches=1, verbose=0)
     out = tmp_path / "weights"
-    cmd = [sys.executable, str(REPO / "examples" / "ship_weights.py"), f"--run={run}", f"--out_dir={out}",
-           "--trained_on=a test set", "--command=pytest"]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2"})
-    assert done.returncode == 0, done.stderr[-3000:]
+    args = [f"--run={run}", f"--out_dir={out}", "--trained_on=a test set", "--command=pytest"]
+    run_example("ship_weights.py", *args)
     meta = json.loads((out / "unet_x4.json").read_text())
     assert meta["command"] == "pytest" and meta["training"]["steps"] == 4
     assert meta["data_manifest"]["sha256"] == hashlib.sha256(manifest.read_bytes()).hexdigest()
@@ -49,10 +41,20 @@ def test_ship_weights_states_command_data_hash_steps_and_hours(tmp_path, data_di
     *earlier, (last_step, last) = list_checkpoints(run / CHECKPOINT_DIR)
     last.unlink()
     step, ckpt = earlier[-1]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2"})
-    assert done.returncode == 0, done.stderr[-3000:]
+    run_example("ship_weights.py", *args)
     meta = json.loads((out / "unet_x4.json").read_text())
     assert (step, last_step) == (2, 4)
     assert meta["weights_file"] == ckpt.name
     assert (meta["training"]["steps"], meta["training"]["planned_steps"]) == (2, 4)
+    assert "init_weights" not in meta["training"]  # trained from scratch
+
+    # A fine-tune says what it started from, and counts the hours of the runs before it.
+    tuned = tmp_path / "tuned"
+    training.train("unet", {"scale": 4, "preset": "tiny", "residual": True}, output_dir=tuned,
+                   data_dir=corpus / "train", steps=2, steps_per_epoch=2, batch_size=2, crop=32,
+                   val_batches=1, verbose=0, init_weights=run)
+    run_example("ship_weights.py", f"--run={tuned}", f"--init_runs={run}", f"--out_dir={out}",
+                "--trained_on=a test set", "--command=pytest")
+    meta = json.loads((out / "unet_x4.json").read_text())
+    assert meta["training"]["init_weights"] == str(run)
+    assert [c["run"] for c in meta["compute"]] == [str(run), str(tuned)]
