@@ -25,9 +25,11 @@ flags.DEFINE_string("out", "outputs/edges/edge_figure.png", "Output PNG.")
 
 def _source(model):
     """Where the model's HR edges come from, for the panel title."""
+    from skinsr_tf.models.edge_informed import EDGE_PRIOR
+
     if model.stage == "sr":
         return "Canny of nearest LR"
-    return f"prior, sigma {model.prior_sigma:g}" if model.edge_source == "prior" else "edge generator"
+    return f"prior, sigma {model.prior_sigma:g}" if model.edge_source == EDGE_PRIOR else "edge generator"
 
 
 def _hr():

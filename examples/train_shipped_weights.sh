@@ -156,12 +156,12 @@ if [[ $what == edge_sisr || $what == all ]]; then
   photos_x8
   real="examples/make_training_data.py --out_dir=data/real train/, each photograph listed 8 times (data/real/train_photos_x8.json); never heldout/"
   EDGE_STEPS_X4=900 EDGE_STEPS_X8=850
+  edge="python examples/train.py --model=edge_sisr --stage=joint --preset=small --residual --data_dir=data/real/train_photos_x8.json --crop=96 --steps_per_epoch=50 --val_batches=4 --batch_size=4"
+  edge_model='"edge_source": "prior", "sr_input": "bicubic", "edge_input": "bicubic", "edge_residual": true, "edge_prior_logit": 1.0, "edge_prior_sigma": 1.5, "upsample": "bilinear", "degrid": true, "loss_shift": 3, "periodic_weight": 50.0, "l1_weight": 5.0, "style_weight": 0.0'
   for s in 4 8; do
     steps=EDGE_STEPS_X$s
-    python examples/train.py --model=edge_sisr --stage=joint --preset=small --scale=$s --residual \
-      --data_dir=data/real/train_photos_x8.json --crop=96 --steps_per_epoch=50 --val_batches=4 \
-      --lr=2e-4 --batch_size=4 --steps=${!steps} --output_dir=runs/edge_sisr_x$s \
-      --model_kwargs='{"edge_source": "prior", "sr_input": "bicubic", "edge_input": "bicubic", "edge_residual": true, "edge_prior_logit": 1.0, "edge_prior_sigma": 1.5, "upsample": "bilinear", "degrid": true, "loss_shift": 3, "periodic_weight": 50.0, "l1_weight": 5.0, "adv_weight": 0.02, "content_weight": 1.0, "style_weight": 0.0}'
+    $edge --scale=$s --lr=2e-4 --steps=${!steps} --output_dir=runs/edge_sisr_x$s \
+      --model_kwargs="{$edge_model, \"adv_weight\": 0.02, \"content_weight\": 1.0}"
     [[ $s == 8 ]] && continue  # x8 ships the fine-tune below
     python examples/ship_weights.py --run=runs/edge_sisr_x$s --trained_on="$real" --command="bash examples/train_shipped_weights.sh edge_sisr"
   done
@@ -169,10 +169,8 @@ if [[ $what == edge_sisr || $what == all ]]; then
   # prior edges are false: precision about 0.22), so its weights were fine-tuned without the
   # adversarial term and with a tenth of the content term (L1 5 + content 0.1), lr 1e-4 (the shipped
   # run started from the float16 copy of runs/edge_sisr_x8 then in skinsr_tf/weights/).
-  python examples/train.py --model=edge_sisr --stage=joint --preset=small --scale=8 --residual \
-    --data_dir=data/real/train_photos_x8.json --crop=96 --steps_per_epoch=50 --val_batches=4 \
-    --lr=1e-4 --batch_size=4 --steps=700 --output_dir=runs/edge_sisr_x8_l1 --init_weights=runs/edge_sisr_x8 \
-    --model_kwargs='{"edge_source": "prior", "sr_input": "bicubic", "edge_input": "bicubic", "edge_residual": true, "edge_prior_logit": 1.0, "edge_prior_sigma": 1.5, "upsample": "bilinear", "degrid": true, "loss_shift": 3, "periodic_weight": 50.0, "l1_weight": 5.0, "adv_weight": 0.0, "content_weight": 0.1, "style_weight": 0.0}'
+  $edge --scale=8 --lr=1e-4 --steps=700 --output_dir=runs/edge_sisr_x8_l1 --init_weights=runs/edge_sisr_x8 \
+    --model_kwargs="{$edge_model, \"adv_weight\": 0.0, \"content_weight\": 0.1}"
   python examples/ship_weights.py --run=runs/edge_sisr_x8_l1 --init_runs=runs/edge_sisr_x8 --trained_on="$real" \
     --command="bash examples/train_shipped_weights.sh edge_sisr"
 fi
