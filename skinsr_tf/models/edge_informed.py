@@ -89,6 +89,12 @@ class EdgeInformedSR(GANSRModel):
             `edge_residual` generator predicts: sigmoid(+-``edge_prior_logit``) on the prior edges,
             bit for bit, without running the network: for weights whose edge generator was never
             trained, a third less inference time at small size). Not for stage "edge".
+        hr_edge_rate: in stages "sr" and "joint", the share of training samples whose SR
+            generator reads the HR image's own Canny edges (the batch's "hr_edge", through
+            `edges_as_input`) instead of the model's edges (0, the report's; EdgeConnect trains its
+            second stage on ground-truth edges). A generator trained only on unreliable edges
+            learns to ignore them (`benchmarks/edge_reliance.py`); inference always uses the
+            model's own edges.
         edge_prior_sigma: Canny sigma of the bicubic-enlarged LR's edges that the edge generator
             reads with edge_input "bicubic" and starts from with `edge_residual` (None:
             `canny_sigma`). Bicubic enlargement already blurs, so a smaller sigma matches Canny
@@ -123,12 +129,15 @@ class EdgeInformedSR(GANSRModel):
         "edge_source": ("generator", EDGE_SOURCES),
         "edge_prior_logit": (3.0, float),
         "edge_prior_sigma": (None, lambda sigma: None if sigma is None else float(sigma)),
+        "hr_edge_rate": (0.0, float),
     }
 
     def __init__(self, scale=4, preset="full", **kwargs):
         super().__init__(scale=scale, preset=preset, **kwargs)
         if self.stage == "edge" and self.edge_source == EDGE_PRIOR:
             raise ValueError(f'EdgeInformedSR: edge_source="{EDGE_PRIOR}" has no edge generator to train in stage "edge"')
+        if not 0.0 <= self.hr_edge_rate <= 1.0:
+            raise ValueError(f"EdgeInformedSR: hr_edge_rate must be in [0, 1], got {self.hr_edge_rate}")
         g = {**get_preset("edgeconnect", preset), "upsample": self.upsample, "antialias": self.antialias}
         d = get_preset("discriminator", preset)
         self.edge_generator = build_edgeconnect_generator(4, 1, kind="edge", name="edge_generator", **g)
@@ -188,7 +197,7 @@ class EdgeInformedSR(GANSRModel):
         if self.stage == "sr":
             return canny_tf(nearest_upsample(lr, s), sigma=self.canny_sigma)
         if self.edge_source == EDGE_PRIOR:
-            return tf.sigmoid(self._prior_logits(self.prior_edges(lr)))
+            return self.edges_as_input(self.prior_edges(lr))
         x = self.edge_generator_input(lr, lr_edge)
         prob = self.edge_generator(x, training=training)
         if not self.edge_residual:
@@ -233,12 +242,21 @@ class EdgeInformedSR(GANSRModel):
         """The SR generator's RGB input at HR size: zero-stuffed LR or bicubic-enlarged LR."""
         return dilate_lr(lr, self.scale) if self.sr_input == "dilated" else tf_imresize(lr, self.scale)
 
-    def _super_resolve_with_edges(self, lr, hr_edge, training=False):
+    def edges_as_input(self, edges):
+        """A binary HR edge map (your own, or Canny of the HR image for an upper bound) in the form
+        the SR generator was trained on: at +-``edge_prior_logit`` for edge_source "prior", as is
+        otherwise."""
+        edges = tf.cast(edges, tf.float32)
+        return tf.sigmoid(self._prior_logits(edges)) if self.edge_source == EDGE_PRIOR else edges
+
+    def super_resolve_with_edges(self, lr, hr_edge, training=False):
+        """SR of an LR batch ([0, 1], whole images, no tiling) guided by any HR edge map (batch,
+        H*s, W*s, 1) instead of the model's own: what the SR generator makes of the edges it gets."""
         x = tf.concat([self.sr_rgb_input(lr), tf.cast(hr_edge, lr.dtype)], axis=-1)
         return self.add_residual(self.sr_generator(x, training=training), lr)
 
     def _forward(self, lr, training=False):
-        return self._super_resolve_with_edges(lr, self.predict_hr_edges(lr))
+        return self.super_resolve_with_edges(lr, self.predict_hr_edges(lr))
 
     def _edges_call(self, lr):
         """HR edge map of an LR batch of any size, as 3 equal channels (the tiling sums RGB)."""
@@ -291,10 +309,13 @@ class EdgeInformedSR(GANSRModel):
     def _sr_step(self, data):
         lr, hr = data["lr"], data["hr"]
         hr_edge = tf.stop_gradient(self.predict_hr_edges(lr, data.get("lr_edge"), training=False))
+        if self.hr_edge_rate > 0:
+            use_hr = tf.random.uniform([tf.shape(lr)[0], 1, 1, 1]) < self.hr_edge_rate
+            hr_edge = tf.where(use_hr, self.edges_as_input(data["hr_edge"]), tf.cast(hr_edge, tf.float32))
         g_vars = self.sr_generator.trainable_variables
         d_vars = self.sr_discriminator.trainable_variables
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            sr = self._super_resolve_with_edges(lr, hr_edge, training=True)
+            sr = self.super_resolve_with_edges(lr, hr_edge, training=True)
             d_loss, adv, _, _ = self.adversarial(self.sr_discriminator, hr, sr)
             l1 = self.l1(sr, hr)
             content, style = self.perceptual_terms(sr, hr)

@@ -286,3 +286,44 @@ def test_edge_prior_sigma_changes_the_prior_not_the_baseline():
     assert float(logs["prior_f1"]) == pytest.approx(float(logs["edge_f1"]), abs=1e-6)
     assert float(logs["prior_f1"]) != pytest.approx(float(logs["baseline_f1"]), abs=1e-6)
     assert "prior_f1" not in make("edge").test_step(batch)
+
+
+@pytest.mark.parametrize("edge_source", ["generator", "prior"])
+def test_super_resolve_with_edges_takes_any_edge_map(edge_source):
+    """`super_resolve_with_edges` fed the model's own edges is `call`; other maps change the output
+    (an untrained, non-residual SR generator reads its edge channel); `edges_as_input` puts a binary
+    map at +-edge_prior_logit for edge_source "prior" (what it was trained on) and leaves it as is
+    otherwise."""
+    kw = dict(edge_residual=True, edge_input="bicubic", sr_input="bicubic", edge_prior_logit=1.0)
+    model = make("joint", edge_source=edge_source, **kw)
+    lr = tf.constant(np.random.default_rng(4).random((1, 12, 16, 3)), tf.float32)
+    own = model.predict_hr_edges(lr)
+    np.testing.assert_allclose(model.super_resolve_with_edges(lr, own).numpy(), model(lr).numpy(), atol=1e-6)
+    binary = tf.constant(np.random.default_rng(5).random((1, 48, 64, 1)) > 0.8, tf.float32)
+    mapped = model.edges_as_input(binary).numpy()
+    if edge_source == "prior":
+        np.testing.assert_allclose(mapped[binary.numpy() > 0], 1.0 / (1.0 + np.exp(-1.0)), atol=1e-6)
+        np.testing.assert_allclose(mapped[binary.numpy() == 0], 1.0 / (1.0 + np.exp(1.0)), atol=1e-6)
+    else:
+        np.testing.assert_array_equal(mapped, binary.numpy())
+    other = model.super_resolve_with_edges(lr, mapped).numpy()
+    assert np.abs(other - model(lr).numpy()).max() > 1e-4
+
+
+@pytest.mark.parametrize("rate", [0.0, 1.0])
+def test_hr_edge_rate_trains_on_the_hr_edges(monkeypatch, rate):
+    """hr_edge_rate 1: every training sample's SR generator reads the batch's HR Canny (through
+    `edges_as_input`); 0 (the report's): the model's own edges. Inference keeps its own edges."""
+    batch = patch_batch(4, hr_size=32, n=2, edges=True)
+    model = make("joint", edge_source="prior", edge_residual=True, edge_input="bicubic", hr_edge_rate=rate)
+    assert EdgeInformedSR.from_config(model.get_config()).hr_edge_rate == rate
+    model.compile()
+    seen, forward = [], model.super_resolve_with_edges
+    monkeypatch.setattr(model, "super_resolve_with_edges",
+                        lambda lr, edges, training=False: (seen.append(edges.numpy()), forward(lr, edges, training))[1])
+    model.train_step({k: tf.constant(v) for k, v in batch.items()})
+    expected = model.edges_as_input(batch["hr_edge"]) if rate else model.predict_hr_edges(batch["lr"])
+    np.testing.assert_allclose(seen[0], expected.numpy(), atol=1e-6)
+    assert not np.allclose(model.edges_as_input(batch["hr_edge"]).numpy(), model.predict_hr_edges(batch["lr"]).numpy())
+    with pytest.raises(ValueError, match="hr_edge_rate"):
+        make("joint", hr_edge_rate=1.5)
