@@ -149,7 +149,9 @@ def main(argv):
         verdict = "OK" if r["peak_total_mb"] < 4096 else "OVER"
         print(f"4096x4096 check {r['model']}/{r['preset']}: peak {r['peak_total_mb']:.0f} MB total -> {verdict} (< 4096 MB)")
     if FLAGS.json_out:
-        with open(FLAGS.json_out, "w") as f:
+        from skinsr_tf.data.io import atomic_write
+
+        with atomic_write(FLAGS.json_out, "w") as f:
             json.dump(results, f, indent=1)
 
 

@@ -65,10 +65,11 @@ def main(argv):
     table = "\n".join(lines)
     print(table)
     out = Path(FLAGS.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(table + "\n")
-    out.with_suffix(".json").write_text(json.dumps({"hr_dir": FLAGS.hr_dir, "scale": s, "methods": FLAGS.methods,
-                                                    "results": results}, indent=2) + "\n")
+    with io.atomic_write(out, "w") as f:
+        f.write(table + "\n")
+    with io.atomic_write(out.with_suffix(".json"), "w") as f:
+        f.write(json.dumps({"hr_dir": FLAGS.hr_dir, "scale": s, "methods": FLAGS.methods,
+                            "results": results}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

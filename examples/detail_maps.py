@@ -35,6 +35,7 @@ def main(argv):
     from skinsr_tf.consistency import MAP_SCALES, local_rms, detail_maps
     from skinsr_tf.data import generate_skin_image, imresize, mod_crop, read_image
     from skinsr_tf.data.synthetic import HELDOUT_SEED
+    from skinsr_tf.data.io import atomic_write
     from skinsr_tf.models import registry
 
     s = FLAGS.scale
@@ -63,8 +64,9 @@ def main(argv):
     fig.colorbar(shown, ax=axes[1].tolist(), shrink=0.85, extend="max", pad=0.01,
                  label="8-bit grey levels (local RMS)")
     out = Path(FLAGS.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=FLAGS.dpi)
+    with atomic_write(out) as f:
+        fig.savefig(f, dpi=FLAGS.dpi, format="png")
+    plt.close(fig)
     print(f"wrote {out}")
 
 
