@@ -94,7 +94,6 @@ def main(argv):
     from skinsr_tf import EdgeInformedSR, metrics
     from skinsr_tf.backbones import BackboneUnavailable
     from skinsr_tf.data import io
-    from skinsr_tf.data.resize import mod_crop
     from skinsr_tf.evaluation import center_crop_image
     from skinsr_tf.models.registry import load_model
 
@@ -117,7 +116,7 @@ def main(argv):
                 raise app.UsageError(f"{FLAGS.weights}: not an x{s} EdgeInformedSR")
         else:
             model = EdgeInformedSR.from_pretrained(scale=s)
-        hrs = [mod_crop(center_crop_image(io.read_image(p), FLAGS.crop), s) for p in paths]
+        hrs = [center_crop_image(io.read_image(p), FLAGS.crop, multiple=s) for p in paths]
         source = f"{FLAGS.hr_dir}, central {FLAGS.crop} px, {FLAGS.weights or 'shipped weights'}"
         tables.append(format_table(s, reliance_scores(model, hrs, lpips), len(hrs), source))
         print(tables[-1] + "\n", flush=True)
