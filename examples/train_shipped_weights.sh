@@ -137,9 +137,20 @@ if [[ $what == spsr_unetpp || $what == all ]]; then
     python examples/train.py --model=spsr $common --lr=2e-4 --batch_size=4 --steps=${!steps} \
       --model_kwargs='{"upsample": "bilinear", "degrid": true, "antialias": true, "loss_shift": 3, "periodic_weight": 50.0, "adv_weight": 0.02, "grad_adv_weight": 0.02, "l1_weight": 5.0, "grad_pixel_weight": 1.0, "style_weight": 0.0}' \
       --output_dir=runs/spsr_x$s
-    for m in unetpp spsr; do
-      python examples/ship_weights.py --run=runs/${m}_x$s --trained_on="$real" --command="bash examples/train_shipped_weights.sh spsr_unetpp"
-    done
+    python examples/ship_weights.py --run=runs/spsr_x$s --trained_on="$real" --command="bash examples/train_shipped_weights.sh spsr_unetpp"
+    # U-Net++, then (session 13): trained on, same loss, on the larger corpus (make_training_data.py
+    # then added the 19 lomiri-wallpapers and palapeli-data photographs; the runs above had the 19
+    # Debian and scikit-image photographs of commit 390d01b's script), 900 steps at lr 3e-4 and 600
+    # at 1e-4. The shipped runs started from the float16 copies of runs/unetpp_x4 and _x8 then in
+    # skinsr_tf/weights/, sharing 2 CPU cores.
+    python examples/train.py --model=unetpp $common --steps_per_epoch=150 --val_batches=8 --lr=3e-4 --plateau_patience=2 \
+      --steps=900 --init_weights=runs/unetpp_x$s --model_kwargs='{"upsample": "bilinear", "degrid": true}' \
+      --output_dir=runs/unetpp_x${s}_more
+    python examples/train.py --model=unetpp $common --steps_per_epoch=150 --val_batches=8 --lr=1e-4 --lr_schedule=constant \
+      --steps=600 --init_weights=runs/unetpp_x${s}_more --model_kwargs='{"upsample": "bilinear", "degrid": true}' \
+      --output_dir=runs/unetpp_x${s}_more_b
+    python examples/ship_weights.py --run=runs/unetpp_x${s}_more_b --init_runs=runs/unetpp_x$s,runs/unetpp_x${s}_more \
+      --trained_on="$real" --command="bash examples/train_shipped_weights.sh spsr_unetpp"
   done
 fi
 
@@ -171,6 +182,13 @@ if [[ $what == edge_sisr || $what == all ]]; then
   # run started from the float16 copy of runs/edge_sisr_x8 then in skinsr_tf/weights/).
   $edge --scale=8 --lr=1e-4 --steps=700 --output_dir=runs/edge_sisr_x8_l1 --init_weights=runs/edge_sisr_x8 \
     --model_kwargs="{$edge_model, \"adv_weight\": 0.0, \"content_weight\": 0.1}"
-  python examples/ship_weights.py --run=runs/edge_sisr_x8_l1 --init_runs=runs/edge_sisr_x8 --trained_on="$real" \
-    --command="bash examples/train_shipped_weights.sh edge_sisr"
+  # x8, last (session 13): runs/edge_sisr_x8_l1 trained on, with the same loss, on the larger corpus
+  # (make_training_data.py then added the 19 lomiri-wallpapers and palapeli-data photographs: bark,
+  # wooden planks, fur; the runs above had the 19 Debian and scikit-image photographs of commit
+  # 390d01b's script). The lines it drew across held-out wood grain came out fainter. The shipped run
+  # started from the float16 copy of runs/edge_sisr_x8_l1 then in skinsr_tf/weights/.
+  $edge --scale=8 --lr=1e-4 --steps=500 --output_dir=runs/edge_sisr_x8_more --init_weights=runs/edge_sisr_x8_l1 \
+    --model_kwargs="{$edge_model, \"adv_weight\": 0.0, \"content_weight\": 0.1}"
+  python examples/ship_weights.py --run=runs/edge_sisr_x8_more --init_runs=runs/edge_sisr_x8,runs/edge_sisr_x8_l1 \
+    --trained_on="$real" --command="bash examples/train_shipped_weights.sh edge_sisr"
 fi

