@@ -137,7 +137,17 @@ if [[ $what == spsr_unetpp || $what == all ]]; then
     python examples/train.py --model=spsr $common --lr=2e-4 --batch_size=4 --steps=${!steps} \
       --model_kwargs='{"upsample": "bilinear", "degrid": true, "antialias": true, "loss_shift": 3, "periodic_weight": 50.0, "adv_weight": 0.02, "grad_adv_weight": 0.02, "l1_weight": 5.0, "grad_pixel_weight": 1.0, "style_weight": 0.0}' \
       --output_dir=runs/spsr_x$s
-    python examples/ship_weights.py --run=runs/spsr_x$s --trained_on="$real" --command="bash examples/train_shipped_weights.sh spsr_unetpp"
+    # SPSR, then (session 14): trained on (the x4 and x8 runs sharing 2 CPU cores) on the
+    # larger corpus with a pixel loss as the x8 edge-informed fine-tune's (L1 5 + content 0.1 +
+    # gradient-pixel 1 + branch 0.5, no adversarial terms: the discriminators then do not run),
+    # lr 5e-4, stopped by the clock at 700 of 1500 planned steps; started from the float16 copies
+    # of runs/spsr_x4 and _x8 then in skinsr_tf/weights/.
+    python examples/train.py --model=spsr $common --steps_per_epoch=100 --val_batches=8 --lr=5e-4 --batch_size=4 \
+      --plateau_patience=2 --steps=700 --init_weights=runs/spsr_x$s \
+      --model_kwargs='{"upsample": "bilinear", "degrid": true, "antialias": true, "loss_shift": 3, "periodic_weight": 50.0, "adv_weight": 0.0, "grad_adv_weight": 0.0, "l1_weight": 5.0, "content_weight": 0.1, "grad_pixel_weight": 1.0, "style_weight": 0.0}' \
+      --output_dir=runs/spsr_x${s}_more
+    python examples/ship_weights.py --run=runs/spsr_x${s}_more --init_runs=runs/spsr_x$s --trained_on="$real" \
+      --command="bash examples/train_shipped_weights.sh spsr_unetpp"
     # U-Net++, then (session 13): trained on, same loss, on the larger corpus (make_training_data.py
     # then added the 19 lomiri-wallpapers and palapeli-data photographs; the runs above had the 19
     # Debian and scikit-image photographs of commit 390d01b's script), 900 steps at lr 3e-4 and 600

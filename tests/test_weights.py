@@ -27,7 +27,7 @@ from skinsr_tf.models.registry import get_model_class
 HELDOUT = Path(__file__).resolve().parent / "assets" / "chelsea_center192.png"
 # dB of PSNR-Y above bicubic on HELDOUT that each shipped file must beat.
 MARGIN_DB = {"unet_x4": 0.4, "unet_x8": 0.4, "unetpp_x4": 0.3, "unetpp_x8": 0.3,
-             "edge_sisr_x4": 0.3, "edge_sisr_x8": 0.3, "spsr_x4": 0.05, "spsr_x8": 0.0}
+             "edge_sisr_x4": 0.3, "edge_sisr_x8": 0.3, "spsr_x4": 0.3, "spsr_x8": 0.3}
 # realistic-degradation weights -> the bicubic-trained weights they must beat on realistic LR
 REALISTIC = {"unet_x4_realistic": "unet_x4", "edge_sisr_x4_realistic": "edge_sisr_x4"}
 N_SKIN = 4  # held-out skin images (128 px), each with its own degraded LR

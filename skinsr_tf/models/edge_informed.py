@@ -316,7 +316,7 @@ class EdgeInformedSR(GANSRModel):
         d_vars = self.sr_discriminator.trainable_variables
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             sr = self.super_resolve_with_edges(lr, hr_edge, training=True)
-            d_loss, adv, _, _ = self.adversarial(self.sr_discriminator, hr, sr)
+            d_loss, adv = self.weighted_adversarial(self.adv_weight, self.sr_discriminator, hr, sr)
             l1 = self.l1(sr, hr)
             content, style = self.perceptual_terms(sr, hr)
             g_loss = (
@@ -328,7 +328,8 @@ class EdgeInformedSR(GANSRModel):
             optional = self.optional_terms(sr, hr)
             for weight, value in optional.values():
                 g_loss += weight * value
-        self.apply_loss("sr_d", d_tape, d_loss, d_vars)
+        if self.adv_weight:
+            self.apply_loss("sr_d", d_tape, d_loss, d_vars)
         self.apply_loss("sr_g", g_tape, g_loss, g_vars)
         return self._log(
             {"sr_l1": l1, "sr_adv": adv, "sr_content": content, "sr_style": style,

@@ -5,7 +5,8 @@
 - Input geometry: EdgeConnect-body generators need HR sides that are multiples of 4 and a
   bottleneck of at least 3 px; `call` pads the LR batch, runs `_forward` and crops the result.
 - Losses: one discriminator pass on [real; fake] gives the discriminator and adversarial
-  generator losses (`gan_loss` kind); VGG content and style terms (`perceptual_weights`), made by
+  generator losses (`gan_loss` kind), and with an adversarial weight of 0 the discriminator
+  neither runs nor trains (`weighted_adversarial`); VGG content and style terms (`perceptual_weights`), made by
   `compile` only when their weights are non-zero; the optional orientation-coherence and
   periodic-error terms (`optional_terms`); mean absolute error.
 """
@@ -163,3 +164,13 @@ class GANSRModel(TrainableSRModel):
         d_loss = discriminator_loss(real_acts, fake_acts, self.gan_loss)
         g_adv = generator_loss(fake_acts, self.gan_loss, real_acts)
         return d_loss, g_adv, real_acts, fake_acts
+
+    def weighted_adversarial(self, weight, disc, real, fake):
+        """(d_loss, g_adv) of `adversarial`, or zeros when `weight` is 0 without running `disc`:
+        a pixel/content-only run (e.g. a fine-tune with adv_weight=0) pays nothing for a
+        discriminator whose loss it ignores. Update the discriminator only when `weight` is set."""
+        if not weight:
+            zero = tf.constant(0.0)
+            return zero, zero
+        d_loss, g_adv, _, _ = self.adversarial(disc, real, fake)
+        return d_loss, g_adv

@@ -113,8 +113,9 @@ class SPSR(GANSRModel):
             out = self._generate(lr, training=True)
             sr, branch = out["sr"], out["grad"]
             sr_grad = gradient_map(sr)
-            d_loss, adv, _, _ = self.adversarial(self.discriminator, hr, sr)
-            grad_d_loss, grad_adv, _, _ = self.adversarial(self.grad_discriminator, hr_grad, sr_grad)
+            d_loss, adv = self.weighted_adversarial(self.adv_weight, self.discriminator, hr, sr)
+            grad_d_loss, grad_adv = self.weighted_adversarial(
+                self.grad_adv_weight, self.grad_discriminator, hr_grad, sr_grad)
             l1 = self.l1(sr, hr)
             grad_pixel = get_distance(self.gradient_pixel_loss)(sr_grad, hr_grad)
             branch_l1 = self.l1(branch, hr_grad)
@@ -131,8 +132,10 @@ class SPSR(GANSRModel):
             optional = self.optional_terms(sr, hr)
             for weight, value in optional.values():
                 g_loss += weight * value
-        self.apply_loss("d", d_tape, d_loss, d_vars)
-        self.apply_loss("grad_d", gd_tape, grad_d_loss, gd_vars)
+        if self.adv_weight:
+            self.apply_loss("d", d_tape, d_loss, d_vars)
+        if self.grad_adv_weight:
+            self.apply_loss("grad_d", gd_tape, grad_d_loss, gd_vars)
         self.apply_loss("g", g_tape, g_loss, g_vars)
         return self._log(
             {"l1": l1, "adv": adv, "content": content, "style": style, "grad_adv": grad_adv,

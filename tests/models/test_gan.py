@@ -106,3 +106,23 @@ def test_loss_shift_and_antialias_train(cls):
     model.compile()
     logs = model.train_step(patch_batch(4, edges=True))
     assert all(np.isfinite(float(v)) for v in logs.values())
+
+
+@pytest.mark.parametrize("cls, weights, idle", [
+    (EdgeInformedSR, {"adv_weight": 0.0}, ["sr_discriminator"]),
+    (SPSR, {"adv_weight": 0.0, "grad_adv_weight": 0.0}, ["discriminator", "grad_discriminator"]),
+    (SPSR, {"adv_weight": 0.0}, ["discriminator"]),
+])
+def test_a_zero_adversarial_weight_leaves_its_discriminator_out(cls, weights, idle):
+    model = cls(scale=4, preset="tiny", perceptual_weights="random", **weights)
+    model.compile()
+    nets = ["generator", "discriminator", "grad_discriminator"] if cls is SPSR else ["sr_generator", "sr_discriminator"]
+    before = {n: [v.numpy() for v in getattr(model, n).trainable_variables] for n in nets}
+    logs = model.train_step(patch_batch(4, edges=True))
+    assert all(np.isfinite(float(v)) for v in logs.values())
+    for n in nets:
+        unchanged = all(np.array_equal(b, a.numpy()) for b, a in zip(before[n], getattr(model, n).trainable_variables))
+        assert unchanged == (n in idle), n
+    losses = {"discriminator": "d_loss", "grad_discriminator": "grad_d_loss", "sr_discriminator": "sr_d_loss"}
+    for n in idle:
+        assert float(logs[losses[n]]) == 0.0
