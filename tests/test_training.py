@@ -102,7 +102,7 @@ def test_train_raises_clear_error_on_nan(tmp_path, data_dir, monkeypatch):
     assert not (tmp_path / training.FINAL_WEIGHTS).exists()
 
 
-def test_reduce_lr_on_plateau_updates_every_optimizer():
+def test_reduce_lr_on_plateau_updates_every_optimizer(capsys):
     from skinsr_tf.models.edge_informed import EdgeInformedSR
 
     model = EdgeInformedSR(scale=4, preset="tiny", stage="edge")
@@ -113,6 +113,7 @@ def test_reduce_lr_on_plateau_updates_every_optimizer():
         cb.on_epoch_end(epoch, {"val_edge_f1": f1})
     lrs = [float(opt.learning_rate.numpy()) for opt in model.optimizers.values()]
     assert len(lrs) == 2 and np.allclose(lrs, 1e-4)  # reduced once, then floored at min_lr
+    assert capsys.readouterr().out.count("ReduceLROnPlateau") == 1  # one line for both optimisers
 
 
 def test_train_writes_a_run_folder_that_load_model_rebuilds(tmp_path, data_dir):
